@@ -1,0 +1,423 @@
+/**
+ * One actor per pool slot. It owns its container's Docker calls and its own retry timers.
+ *
+ * Contract with the pool (the parent):
+ * - The pool sends `slot.assign` only while this actor last reported `available`/`ready`;
+ *   it marks the slot reserved in its own map at once, so no second launch can pick it.
+ * - Every settled state is reported upward as `slot.changed`; requests are answered with
+ *   `slot.assigned` / `slot.assignFailed` / `slot.released` carrying the request id.
+ * - An assigned container that dies is rebuilt in place (same port, same files, same
+ *   credentials); after `maxInPlaceAttempts` failures the actor reports `slot.lost` so the
+ *   pool can move the assignment, and keeps trying until told `slot.relinquish`.
+ * - Docker news (`container.died`, `container.destroyed`) and health-sweep observations
+ *   (`container.observed`) about a container id other than this actor's are ignored.
+ */
+import { assign, fromPromise, sendParent, setup, type ActorRefFrom } from 'xstate';
+import type {
+  Assignment,
+  Observation,
+  PersistAssignmentInput,
+  PersistReleaseInput,
+  RecreateInput,
+  RecreateOutput,
+  RecreateReason,
+  RemoveInput,
+  SlotSpec,
+  SlotState,
+  StartInput,
+} from './types.ts';
+
+export interface ContainerInput {
+  slot: SlotSpec;
+  containerId: string | null;
+  observed: Observation;
+  assignment: Assignment | null;
+  /** The slot's directory may hold a previous holder's files: rebuild before handing out. */
+  dirty?: boolean;
+  retryBaseMs?: number;
+  maxInPlaceAttempts?: number;
+}
+
+export interface ContainerContext {
+  slot: SlotSpec;
+  containerId: string | null;
+  assignment: Assignment | null;
+  initial: Observation;
+  dirty: boolean;
+  reason: RecreateReason;
+  attempts: number;
+  faultAt: number | null;
+  lastError: string | null;
+  pendingRequest: string | null;
+  relocatedFrom: string | null;
+  retryBaseMs: number;
+  maxInPlaceAttempts: number;
+}
+
+export type ContainerEvent =
+  | { type: 'slot.assign'; requestId: string; assignment: Assignment; relocatedFrom?: string | null }
+  | { type: 'slot.release'; requestId: string }
+  | { type: 'slot.relinquish' }
+  | { type: 'slot.recreate' }
+  | { type: 'slot.retire' }
+  | { type: 'container.died'; containerId: string; at: number }
+  | { type: 'container.destroyed'; containerId: string; at: number }
+  | { type: 'container.observed'; containerId: string | null; running: boolean; at: number };
+
+/** Events this actor sends to its parent. */
+export type SlotReport =
+  | { type: 'slot.changed'; name: string; state: SlotState; phase: string; containerId: string | null; assignment: Assignment | null; error: string | null }
+  | { type: 'slot.assigned'; name: string; requestId: string; assignment: Assignment; relocatedFrom: string | null }
+  | { type: 'slot.assignFailed'; name: string; requestId: string; error: string }
+  | { type: 'slot.released'; name: string; requestId: string; assignment: Assignment }
+  | { type: 'slot.lost'; name: string; assignment: Assignment; attempts: number; error: string | null }
+  | { type: 'slot.recovered'; name: string; assignment: Assignment; containerId: string; faultAt: number; finishedAt: number; attempts: number }
+  | { type: 'slot.retired'; name: string };
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+const isMine = ({ context, event }: { context: ContainerContext; event: ContainerEvent }) =>
+  'containerId' in event && event.containerId !== null && event.containerId === context.containerId;
+
+type Args = { context: ContainerContext; event: ContainerEvent };
+const observedFault = ({ context, event }: Args) =>
+  event.type === 'container.observed' && (event.containerId === null || event.containerId !== context.containerId || !event.running);
+const observedMissing = ({ event }: Args) => event.type === 'container.observed' && event.containerId === null;
+const observedStopped = ({ event }: Args) => event.type === 'container.observed' && event.containerId !== null && !event.running;
+const observedOtherRunning = ({ context, event }: Args) =>
+  event.type === 'container.observed' && event.running && event.containerId !== context.containerId;
+
+export const containerMachine = setup({
+  types: {
+    context: {} as ContainerContext,
+    events: {} as ContainerEvent,
+    input: {} as ContainerInput,
+  },
+  actors: {
+    startContainer: fromPromise<void, StartInput>(async () => {
+      throw new Error('startContainer not provided');
+    }),
+    recreateContainer: fromPromise<RecreateOutput, RecreateInput>(async () => {
+      throw new Error('recreateContainer not provided');
+    }),
+    persistAssignment: fromPromise<Assignment, PersistAssignmentInput>(async () => {
+      throw new Error('persistAssignment not provided');
+    }),
+    persistRelease: fromPromise<void, PersistReleaseInput>(async () => {
+      throw new Error('persistRelease not provided');
+    }),
+    removeContainer: fromPromise<void, RemoveInput>(async () => {
+      throw new Error('removeContainer not provided');
+    }),
+  },
+  delays: {
+    retryDelay: ({ context }) => Math.min(context.retryBaseMs * 2 ** Math.max(0, context.attempts - 1), 30_000),
+  },
+  guards: {
+    isMine,
+    observedFault,
+    observedMissing,
+    observedStopped,
+    observedOtherRunning,
+    startsAssignedRunning: ({ context }) => context.assignment !== null && context.initial === 'running',
+    startsAssignedBroken: ({ context }) => context.assignment !== null,
+    startsDirty: ({ context }) => context.dirty,
+    startsRunning: ({ context }) => context.initial === 'running',
+    startsStopped: ({ context }) => context.initial === 'stopped',
+    inPlaceExhausted: ({ context }) => context.attempts > 0 && context.attempts % context.maxInPlaceAttempts === 0,
+  },
+  actions: {
+    report: sendParent(({ context }, params: { state: SlotState; phase: string }) => ({
+      type: 'slot.changed' as const,
+      name: context.slot.name,
+      state: params.state,
+      phase: params.phase,
+      containerId: context.containerId,
+      assignment: context.assignment,
+      error: context.lastError,
+    })),
+    noteFault: assign({
+      faultAt: ({ context, event }) => ('at' in event ? event.at : context.faultAt),
+      attempts: 0,
+    }),
+    noteError: assign({
+      lastError: ({ event }) => errorText((event as unknown as { error: unknown }).error),
+      attempts: ({ context }) => context.attempts + 1,
+    }),
+    clearFault: assign({ attempts: 0, faultAt: null, lastError: null }),
+    adoptObserved: assign({
+      containerId: ({ context, event }) => (event.type === 'container.observed' && event.containerId) || context.containerId,
+    }),
+  },
+}).createMachine({
+  id: 'container',
+  context: ({ input }) => ({
+    slot: input.slot,
+    containerId: input.containerId,
+    assignment: input.assignment,
+    initial: input.observed,
+    dirty: input.dirty ?? false,
+    reason: input.observed === 'missing' ? 'create' : 'reinit',
+    attempts: 0,
+    faultAt: null,
+    lastError: null,
+    pendingRequest: null,
+    relocatedFrom: null,
+    retryBaseMs: input.retryBaseMs ?? 1000,
+    maxInPlaceAttempts: input.maxInPlaceAttempts ?? 3,
+  }),
+  initial: 'init',
+  states: {
+    init: {
+      always: [
+        { guard: 'startsAssignedRunning', target: 'assigned' },
+        { guard: 'startsAssignedBroken', target: 'failed' },
+        { guard: 'startsDirty', target: 'stopped.recreating', actions: assign({ reason: 'recycle' }) },
+        { guard: 'startsRunning', target: 'available' },
+        { guard: 'startsStopped', target: 'stopped' },
+        { target: 'stopped.recreating', actions: assign({ reason: 'create' }) },
+      ],
+    },
+
+    available: {
+      initial: 'ready',
+      states: {
+        ready: {
+          entry: [{ type: 'report', params: { state: 'available', phase: 'ready' } }],
+          on: {
+            'slot.assign': {
+              target: '#container.assigned.persisting',
+              actions: assign({
+                assignment: ({ event }) => event.assignment,
+                pendingRequest: ({ event }) => event.requestId,
+                relocatedFrom: ({ event }) => event.relocatedFrom ?? null,
+              }),
+            },
+          },
+        },
+      },
+      on: {
+        'container.died': { guard: 'isMine', target: 'stopped.restarting' },
+        'container.destroyed': { guard: 'isMine', target: 'stopped.recreating', actions: assign({ reason: 'create' }) },
+        'container.observed': [
+          { guard: 'observedMissing', target: 'stopped.recreating', actions: assign({ reason: 'create' }) },
+          { guard: 'observedStopped', target: 'stopped.restarting', actions: 'adoptObserved' },
+          { guard: 'observedOtherRunning', actions: 'adoptObserved' },
+        ],
+        'slot.recreate': { target: 'stopped.recreating', actions: assign({ reason: 'reinit' }) },
+        'slot.retire': { target: 'retiring' },
+      },
+    },
+
+    assigned: {
+      initial: 'serving',
+      states: {
+        persisting: {
+          invoke: {
+            src: 'persistAssignment',
+            input: ({ context }) => ({
+              slot: context.slot,
+              containerId: context.containerId!,
+              assignment: context.assignment!,
+              relocatedFrom: context.relocatedFrom,
+            }),
+            onDone: {
+              target: 'serving',
+              actions: [
+                assign({ assignment: ({ event }) => event.output }),
+                sendParent(({ context, event }) => ({
+                  type: 'slot.assigned' as const,
+                  name: context.slot.name,
+                  requestId: context.pendingRequest!,
+                  assignment: event.output,
+                  relocatedFrom: context.relocatedFrom,
+                })),
+                assign({ pendingRequest: null, relocatedFrom: null }),
+              ],
+            },
+            onError: {
+              target: '#container.available',
+              actions: [
+                sendParent(({ context, event }) => ({
+                  type: 'slot.assignFailed' as const,
+                  name: context.slot.name,
+                  requestId: context.pendingRequest!,
+                  error: errorText(event.error),
+                })),
+                assign({ assignment: null, pendingRequest: null, relocatedFrom: null }),
+              ],
+            },
+          },
+        },
+        serving: {
+          entry: [{ type: 'report', params: { state: 'assigned', phase: 'serving' } }],
+          on: {
+            'container.died': { guard: 'isMine', target: '#container.failed', actions: 'noteFault' },
+            'container.destroyed': { guard: 'isMine', target: '#container.failed', actions: 'noteFault' },
+            'container.observed': { guard: 'observedFault', target: '#container.failed', actions: 'noteFault' },
+            'slot.release': {
+              target: 'releasing',
+              actions: assign({ pendingRequest: ({ event }) => event.requestId }),
+            },
+          },
+        },
+        releasing: {
+          invoke: {
+            src: 'persistRelease',
+            input: ({ context }) => ({ slot: context.slot, assignment: context.assignment! }),
+            onDone: {
+              target: '#container.stopped.recreating',
+              actions: [
+                sendParent(({ context }) => ({
+                  type: 'slot.released' as const,
+                  name: context.slot.name,
+                  requestId: context.pendingRequest!,
+                  assignment: context.assignment!,
+                })),
+                assign({ assignment: null, pendingRequest: null, reason: 'recycle' }),
+              ],
+            },
+            onError: {
+              target: 'serving',
+              actions: [
+                assign({ lastError: ({ event }) => errorText(event.error) }),
+                sendParent(({ context, event }) => ({
+                  type: 'slot.assignFailed' as const,
+                  name: context.slot.name,
+                  requestId: context.pendingRequest!,
+                  error: errorText(event.error),
+                })),
+                assign({ pendingRequest: null }),
+              ],
+            },
+          },
+        },
+      },
+    },
+
+    failed: {
+      initial: 'recovering',
+      states: {
+        recovering: {
+          entry: [{ type: 'report', params: { state: 'failed', phase: 'recovering' } }],
+          invoke: {
+            src: 'recreateContainer',
+            input: ({ context }) => ({
+              slot: context.slot,
+              containerId: context.containerId,
+              assignment: context.assignment,
+              reason: 'recover' as const,
+            }),
+            onDone: {
+              target: '#container.assigned.serving',
+              actions: [
+                assign({ containerId: ({ event }) => event.output.containerId }),
+                sendParent(({ context, event }) => ({
+                  type: 'slot.recovered' as const,
+                  name: context.slot.name,
+                  assignment: context.assignment!,
+                  containerId: event.output.containerId,
+                  faultAt: context.faultAt ?? event.output.finishedAt,
+                  finishedAt: event.output.finishedAt,
+                  attempts: context.attempts + 1,
+                })),
+                'clearFault',
+              ],
+            },
+            onError: { target: 'backoff', actions: 'noteError' },
+          },
+        },
+        backoff: {
+          entry: [{ type: 'report', params: { state: 'failed', phase: 'backoff' } }],
+          always: {
+            guard: 'inPlaceExhausted',
+            target: 'waiting',
+            actions: sendParent(({ context }) => ({
+              type: 'slot.lost' as const,
+              name: context.slot.name,
+              assignment: context.assignment!,
+              attempts: context.attempts,
+              error: context.lastError,
+            })),
+          },
+          after: { retryDelay: 'recovering' },
+        },
+        waiting: {
+          after: { retryDelay: 'recovering' },
+        },
+      },
+      on: {
+        'slot.release': {
+          target: '#container.assigned.releasing',
+          actions: assign({ pendingRequest: ({ event }) => event.requestId }),
+        },
+        'slot.relinquish': {
+          target: 'stopped.recreating',
+          actions: [assign({ assignment: null, reason: 'recycle' }), 'clearFault'],
+        },
+      },
+    },
+
+    stopped: {
+      initial: 'restarting',
+      states: {
+        restarting: {
+          entry: [{ type: 'report', params: { state: 'stopped', phase: 'restarting' } }],
+          invoke: {
+            src: 'startContainer',
+            input: ({ context }) => ({ slot: context.slot, containerId: context.containerId! }),
+            onDone: { target: '#container.available', actions: 'clearFault' },
+            onError: { target: 'recreating', actions: [assign({ reason: 'create' }), 'noteError'] },
+          },
+        },
+        recreating: {
+          entry: [{ type: 'report', params: { state: 'stopped', phase: 'recreating' } }],
+          invoke: {
+            src: 'recreateContainer',
+            input: ({ context }) => ({
+              slot: context.slot,
+              containerId: context.containerId,
+              assignment: null,
+              reason: context.reason,
+            }),
+            onDone: {
+              target: '#container.available',
+              actions: [assign({ containerId: ({ event }) => event.output.containerId, dirty: false }), 'clearFault'],
+            },
+            onError: { target: 'backoff', actions: 'noteError' },
+          },
+        },
+        backoff: {
+          entry: [{ type: 'report', params: { state: 'stopped', phase: 'backoff' } }],
+          after: { retryDelay: 'recreating' },
+        },
+      },
+      on: {
+        'slot.retire': { target: 'retiring' },
+      },
+    },
+
+    retiring: {
+      entry: [{ type: 'report', params: { state: 'stopped', phase: 'retiring' } }],
+      invoke: {
+        src: 'removeContainer',
+        input: ({ context }) => ({ slot: context.slot, containerId: context.containerId }),
+        onDone: 'retired',
+        onError: { target: 'retired', actions: 'noteError' },
+      },
+    },
+
+    retired: {
+      type: 'final',
+      entry: sendParent(({ context }) => ({ type: 'slot.retired' as const, name: context.slot.name })),
+    },
+  },
+});
+
+export type ContainerActor = ActorRefFrom<typeof containerMachine>;
+
+/** The top-level state a snapshot value stands for (`retiring`/`init` count as stopped). */
+export function topState(value: unknown): SlotState {
+  const top = typeof value === 'string' ? value : Object.keys(value as object)[0];
+  return top === 'available' || top === 'assigned' || top === 'failed' ? top : 'stopped';
+}

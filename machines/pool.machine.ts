@@ -1,0 +1,385 @@
+/**
+ * The pool supervisor. It spawns one container actor per slot, decides every launch inside its
+ * own event loop (so two launches can never pick the same slot), relocates assignments whose
+ * slot cannot be rebuilt, and owns the health-check interval. It talks to the outside world
+ * only through `emit` (read by the runtime) and two promise actors: `listContainers` (one
+ * Docker list call per sweep) and `removeOrphans`.
+ */
+import { assign, emit, enqueueActions, fromPromise, setup } from 'xstate';
+import { containerMachine, type ContainerInput, type SlotReport } from './container.machine.ts';
+import { chooseSlot, diffSweep, planResize, type Reservation, type SweepFinding } from './pool.logic.ts';
+import type { Assignment, LaunchRefusal, ObservedContainer, SlotSpec, SlotView, TypeRange } from './types.ts';
+
+export interface PoolInput {
+  slots: ContainerInput[];
+  ranges: Record<string, TypeRange>;
+  healthIntervalMs: number;
+  perUserLimit: number;
+  monitorPaused?: boolean;
+  retryBaseMs?: number;
+  maxInPlaceAttempts?: number;
+}
+
+export interface PoolContext {
+  slots: Record<string, SlotView>;
+  reserved: Record<string, Reservation>;
+  ranges: Record<string, TypeRange>;
+  healthIntervalMs: number;
+  perUserLimit: number;
+  monitorPaused: boolean;
+  retryBaseMs: number;
+  maxInPlaceAttempts: number;
+  sweeps: number;
+}
+
+export interface SweepResult {
+  containers: ObservedContainer[];
+  startedAt: number;
+  finishedAt: number;
+  dockerCalls: number;
+}
+
+export type PoolCommand =
+  | { type: 'pool.launch'; requestId: string; kind: string; userId: number; username: string; at: number }
+  | { type: 'pool.release'; requestId: string; name: string; assignmentId: number }
+  | { type: 'pool.resize'; requestId: string; kind: string; size: number }
+  | { type: 'pool.reinit'; requestId: string }
+  | { type: 'docker.event'; action: string; containerId: string; name: string; at: number }
+  | { type: 'health.runNow' }
+  | { type: 'health.pause' }
+  | { type: 'health.resume' }
+  | { type: 'health.setInterval'; ms: number };
+
+export type PoolEvent = PoolCommand | SlotReport;
+
+export type PoolEmitted =
+  | { type: 'slot.updated'; slot: SlotView }
+  | { type: 'slot.removed'; name: string }
+  | { type: 'launch.done'; requestId: string; ok: true; slot: SlotView; assignment: Assignment }
+  | { type: 'launch.done'; requestId: string; ok: false; refusal: LaunchRefusal; message: string }
+  | { type: 'release.done'; requestId: string; ok: boolean; message?: string; assignment?: Assignment }
+  | { type: 'resize.done'; requestId: string; kind: string; size: number; added: string[]; retired: string[]; kept: number; message?: string }
+  | { type: 'reinit.done'; requestId: string; recreated: string[]; skipped: string[] }
+  | { type: 'recovery.done'; name: string; assignment: Assignment; containerId: string; durationMs: number; attempts: number }
+  | { type: 'assignment.moved'; from: string; to: string; assignment: Assignment }
+  | { type: 'assignment.stranded'; name: string; assignment: Assignment; message: string }
+  | { type: 'health.swept'; startedAt: number; durationMs: number; containers: number; dockerCalls: number; findings: SweepFinding[]; orphans: ObservedContainer[] }
+  | { type: 'health.failed'; error: string }
+  | { type: 'monitor.changed'; paused: boolean; intervalMs: number };
+
+const MOVE_PREFIX = 'move:';
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+function viewOf(input: ContainerInput): SlotView {
+  return {
+    ...input.slot,
+    state: input.assignment ? 'assigned' : 'stopped',
+    phase: 'starting',
+    containerId: input.containerId,
+    assignment: input.assignment,
+    error: null,
+  };
+}
+
+export const poolMachine = setup({
+  types: {
+    context: {} as PoolContext,
+    events: {} as PoolEvent,
+    input: {} as PoolInput,
+    emitted: {} as PoolEmitted,
+  },
+  actors: {
+    container: containerMachine,
+    listContainers: fromPromise<SweepResult>(async () => {
+      throw new Error('listContainers not provided');
+    }),
+    removeOrphans: fromPromise<void, { containers: ObservedContainer[] }>(async () => {
+      throw new Error('removeOrphans not provided');
+    }),
+  },
+  delays: {
+    healthInterval: ({ context }) => context.healthIntervalMs,
+  },
+  guards: {
+    paused: ({ context }) => context.monitorPaused,
+  },
+  actions: {
+    spawnSlots: enqueueActions(({ context, enqueue }, params: { inputs: ContainerInput[] }) => {
+      for (const input of params.inputs) {
+        enqueue.spawnChild('container', {
+          id: input.slot.name,
+          input: { retryBaseMs: context.retryBaseMs, maxInPlaceAttempts: context.maxInPlaceAttempts, ...input },
+        });
+      }
+    }),
+  },
+}).createMachine({
+  id: 'pool',
+  context: ({ input }) => ({
+    slots: Object.fromEntries(input.slots.map((s) => [s.slot.name, viewOf(s)])),
+    reserved: {},
+    ranges: input.ranges,
+    healthIntervalMs: input.healthIntervalMs,
+    perUserLimit: input.perUserLimit,
+    monitorPaused: input.monitorPaused ?? false,
+    retryBaseMs: input.retryBaseMs ?? 1000,
+    maxInPlaceAttempts: input.maxInPlaceAttempts ?? 3,
+    sweeps: 0,
+  }),
+  entry: [{ type: 'spawnSlots', params: ({ event }) => ({ inputs: (event as unknown as { input: PoolInput }).input.slots }) }],
+  type: 'parallel',
+  states: {
+    supervising: {
+      on: {
+        'pool.launch': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const choice = chooseSlot(context.slots, context.reserved, { type: event.kind, userId: event.userId }, context.ranges, context.perUserLimit);
+            if (!choice.ok) {
+              enqueue.emit({ type: 'launch.done', requestId: event.requestId, ok: false, refusal: choice.refusal, message: choice.message });
+              return;
+            }
+            const assignment: Assignment = { id: 0, userId: event.userId, username: event.username, createdAt: event.at };
+            enqueue.assign({ reserved: { ...context.reserved, [choice.slot.name]: { requestId: event.requestId, userId: event.userId } } });
+            enqueue.sendTo(choice.slot.name, { type: 'slot.assign', requestId: event.requestId, assignment });
+          }),
+        },
+        'slot.assigned': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const { [event.name]: _done, ...reserved } = context.reserved;
+            const slot: SlotView = { ...context.slots[event.name], state: 'assigned', phase: 'serving', assignment: event.assignment };
+            const slots = { ...context.slots, [event.name]: slot };
+            if (event.relocatedFrom && slots[event.relocatedFrom]) {
+              slots[event.relocatedFrom] = { ...slots[event.relocatedFrom], assignment: null };
+            }
+            enqueue.assign({ reserved, slots });
+            if (event.relocatedFrom) {
+              enqueue.sendTo(event.relocatedFrom, { type: 'slot.relinquish' });
+              enqueue.emit({ type: 'assignment.moved', from: event.relocatedFrom, to: event.name, assignment: event.assignment });
+            } else {
+              enqueue.emit({ type: 'launch.done', requestId: event.requestId, ok: true, slot, assignment: event.assignment });
+            }
+          }),
+        },
+        'slot.assignFailed': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const { [event.name]: _failed, ...reserved } = context.reserved;
+            enqueue.assign({ reserved });
+            const message = `could not hand out ${event.name}: ${event.error}`;
+            if (event.requestId.startsWith(MOVE_PREFIX)) {
+              const from = event.requestId.slice(MOVE_PREFIX.length);
+              const assignment = context.slots[from]?.assignment;
+              if (assignment) enqueue.emit({ type: 'assignment.stranded', name: from, assignment, message });
+            } else if (context.slots[event.name]?.state === 'assigned') {
+              enqueue.emit({ type: 'release.done', requestId: event.requestId, ok: false, message });
+            } else {
+              enqueue.emit({ type: 'launch.done', requestId: event.requestId, ok: false, refusal: 'error', message });
+            }
+          }),
+        },
+        'pool.release': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const slot = context.slots[event.name];
+            if (!slot || slot.assignment?.id !== event.assignmentId || context.reserved[event.name]) {
+              enqueue.emit({ type: 'release.done', requestId: event.requestId, ok: false, message: 'that container is not assigned to this assignment any more' });
+              return;
+            }
+            enqueue.sendTo(event.name, { type: 'slot.release', requestId: event.requestId });
+          }),
+        },
+        'slot.released': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const slot: SlotView = { ...context.slots[event.name], state: 'stopped', phase: 'recreating', assignment: null };
+            enqueue.assign({ slots: { ...context.slots, [event.name]: slot } });
+            enqueue.emit({ type: 'release.done', requestId: event.requestId, ok: true, assignment: event.assignment });
+          }),
+        },
+        'slot.changed': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const previous = context.slots[event.name];
+            if (!previous) return;
+            const slot: SlotView = {
+              ...previous,
+              state: event.state,
+              phase: event.phase,
+              containerId: event.containerId,
+              assignment: event.assignment,
+              error: event.error,
+            };
+            enqueue.assign({ slots: { ...context.slots, [event.name]: slot } });
+            enqueue.emit({ type: 'slot.updated', slot });
+          }),
+        },
+        'slot.recovered': {
+          actions: emit(({ event }) => ({
+            type: 'recovery.done' as const,
+            name: event.name,
+            assignment: event.assignment,
+            containerId: event.containerId,
+            durationMs: event.finishedAt - event.faultAt,
+            attempts: event.attempts,
+          })),
+        },
+        'slot.lost': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const from = context.slots[event.name];
+            const choice = chooseSlot(context.slots, context.reserved, { type: from.type, userId: -1 }, context.ranges, 0);
+            if (!choice.ok) {
+              enqueue.emit({
+                type: 'assignment.stranded',
+                name: event.name,
+                assignment: event.assignment,
+                message: `${event.name} could not be rebuilt after ${event.attempts} attempts (${event.error}); no free ${from.type} container to move to, still retrying`,
+              });
+              return;
+            }
+            const requestId = MOVE_PREFIX + event.name;
+            enqueue.assign({ reserved: { ...context.reserved, [choice.slot.name]: { requestId, userId: event.assignment.userId } } });
+            enqueue.sendTo(choice.slot.name, { type: 'slot.assign', requestId, assignment: event.assignment, relocatedFrom: event.name });
+          }),
+        },
+        'pool.resize': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const range = context.ranges[event.kind];
+            if (!range) {
+              enqueue.emit({ type: 'resize.done', requestId: event.requestId, kind: event.kind, size: event.size, added: [], retired: [], kept: 0, message: `unknown container type "${event.kind}"` });
+              return;
+            }
+            let plan;
+            try {
+              plan = planResize(context.slots, event.kind, event.size, range);
+            } catch (error) {
+              enqueue.emit({ type: 'resize.done', requestId: event.requestId, kind: event.kind, size: event.size, added: [], retired: [], kept: 0, message: errorText(error) });
+              return;
+            }
+            const inputs: ContainerInput[] = plan.add.map((slot: SlotSpec) => ({ slot, containerId: null, observed: 'missing' as const, assignment: null }));
+            enqueue.assign({ slots: { ...context.slots, ...Object.fromEntries(inputs.map((i) => [i.slot.name, viewOf(i)])) } });
+            enqueue({ type: 'spawnSlots', params: { inputs } });
+            for (const name of plan.retire) enqueue.sendTo(name, { type: 'slot.retire' });
+            enqueue.emit({
+              type: 'resize.done',
+              requestId: event.requestId,
+              kind: event.kind,
+              size: event.size,
+              added: plan.add.map((s) => s.name),
+              retired: plan.retire,
+              kept: plan.kept,
+              message: plan.kept ? `${plan.kept} ${event.kind} container(s) are held by users and stay until released` : undefined,
+            });
+          }),
+        },
+        'slot.retired': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const { [event.name]: _gone, ...slots } = context.slots;
+            enqueue.assign({ slots });
+            enqueue.stopChild(event.name);
+            enqueue.emit({ type: 'slot.removed', name: event.name });
+          }),
+        },
+        'pool.reinit': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const recreated: string[] = [];
+            const skipped: string[] = [];
+            for (const slot of Object.values(context.slots)) {
+              if (slot.state === 'available' && !context.reserved[slot.name]) {
+                enqueue.sendTo(slot.name, { type: 'slot.recreate' });
+                recreated.push(slot.name);
+              } else skipped.push(slot.name);
+            }
+            enqueue.emit({ type: 'reinit.done', requestId: event.requestId, recreated, skipped });
+          }),
+        },
+        'docker.event': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            if (!context.slots[event.name]) return;
+            const type = event.action === 'destroy' ? 'container.destroyed' : 'container.died';
+            enqueue.sendTo(event.name, { type, containerId: event.containerId, at: event.at });
+          }),
+        },
+      },
+    },
+
+    monitor: {
+      initial: 'settling',
+      on: {
+        'health.setInterval': {
+          target: '.settling',
+          actions: [
+            assign({ healthIntervalMs: ({ event }) => event.ms }),
+            emit(({ context, event }) => ({ type: 'monitor.changed' as const, paused: context.monitorPaused, intervalMs: event.ms })),
+          ],
+        },
+      },
+      states: {
+        settling: {
+          always: [{ guard: 'paused', target: 'paused' }, { target: 'waiting' }],
+        },
+        waiting: {
+          after: { healthInterval: 'sweeping' },
+          on: {
+            'health.runNow': 'sweeping',
+            'health.pause': {
+              target: 'paused',
+              actions: [
+                assign({ monitorPaused: true }),
+                emit(({ context }) => ({ type: 'monitor.changed' as const, paused: true, intervalMs: context.healthIntervalMs })),
+              ],
+            },
+          },
+        },
+        paused: {
+          on: {
+            'health.runNow': 'sweeping',
+            'health.resume': {
+              target: 'waiting',
+              actions: [
+                assign({ monitorPaused: false }),
+                emit(({ context }) => ({ type: 'monitor.changed' as const, paused: false, intervalMs: context.healthIntervalMs })),
+              ],
+            },
+          },
+        },
+        sweeping: {
+          on: {
+            'health.pause': { actions: assign({ monitorPaused: true }) },
+            'health.resume': { actions: assign({ monitorPaused: false }) },
+          },
+          invoke: {
+            src: 'listContainers',
+            onDone: {
+              target: 'settling',
+              actions: enqueueActions(({ context, event, enqueue }) => {
+                const result = event.output;
+                const diff = diffSweep(context.slots, result.containers);
+                for (const finding of diff.findings) {
+                  enqueue.sendTo(finding.name, {
+                    type: 'container.observed',
+                    containerId: finding.containerId,
+                    running: finding.running,
+                    at: result.finishedAt,
+                  });
+                }
+                enqueue.assign({ sweeps: context.sweeps + 1 });
+                enqueue.emit({
+                  type: 'health.swept',
+                  startedAt: result.startedAt,
+                  durationMs: result.finishedAt - result.startedAt,
+                  containers: result.containers.length,
+                  dockerCalls: result.dockerCalls,
+                  findings: diff.findings,
+                  orphans: diff.orphans,
+                });
+                if (diff.orphans.length) {
+                  enqueue.spawnChild('removeOrphans', { input: { containers: diff.orphans } });
+                }
+              }),
+            },
+            onError: {
+              target: 'settling',
+              actions: emit(({ event }) => ({ type: 'health.failed' as const, error: errorText(event.error) })),
+            },
+          },
+        },
+      },
+    },
+  },
+});

@@ -1,0 +1,79 @@
+/**
+ * Shared vocabulary of the pool machines. Nothing here imports Docker, SQLite or sockets:
+ * the machines receive the world as events and act on it through named promise actors
+ * that the runtime provides (see runtime/pool-actors.ts).
+ */
+
+/** The four states the API, UI and database report. */
+export type SlotState = 'available' | 'assigned' | 'failed' | 'stopped';
+export const SLOT_STATES: readonly SlotState[] = ['available', 'assigned', 'failed', 'stopped'];
+
+/** A place in the pool: a name, a host port and the type of container that lives there. */
+export interface SlotSpec {
+  name: string;
+  type: string;
+  index: number;
+  hostPort: number;
+}
+
+export interface Credentials {
+  username: string;
+  password: string;
+  keys: string[];
+}
+
+/** Who holds a slot. `id` is the assignment's row id, 0 until it has been stored. */
+export interface Assignment {
+  id: number;
+  userId: number;
+  username: string;
+  createdAt: number;
+  credentials?: Credentials | null;
+}
+
+/** What one Docker list call says about one container of our pool. */
+export interface ObservedContainer {
+  id: string;
+  name: string;
+  running: boolean;
+}
+
+export type Observation = 'running' | 'stopped' | 'missing';
+
+/** Why a slot gets a new container; `recover` keeps the holder's files, the others wipe them. */
+export type RecreateReason = 'create' | 'recycle' | 'recover' | 'reinit';
+
+export interface SlotView extends SlotSpec {
+  state: SlotState;
+  /** Sub-state path below the top-level state, e.g. `recreating`. */
+  phase: string;
+  containerId: string | null;
+  assignment: Assignment | null;
+  error: string | null;
+}
+
+export interface TypeRange {
+  portStart: number;
+  portEnd: number;
+}
+
+export type LaunchRefusal = 'unknown-type' | 'none-free' | 'limit' | 'error';
+
+// ---- inputs and outputs of the promise actors the runtime provides ----
+
+export interface StartInput { slot: SlotSpec; containerId: string }
+export interface RecreateInput {
+  slot: SlotSpec;
+  containerId: string | null;
+  assignment: Assignment | null;
+  reason: RecreateReason;
+}
+export interface RecreateOutput { containerId: string; finishedAt: number }
+export interface PersistAssignmentInput {
+  slot: SlotSpec;
+  containerId: string;
+  assignment: Assignment;
+  relocatedFrom: string | null;
+}
+export interface PersistReleaseInput { slot: SlotSpec; assignment: Assignment }
+export interface RemoveInput { slot: SlotSpec; containerId: string | null }

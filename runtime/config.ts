@@ -1,0 +1,154 @@
+/**
+ * Configuration from the environment (and optionally a JSON file named by POOLDECK_CONFIG,
+ * whose keys are the same POOLDECK_* names; the environment wins). Every value is checked
+ * here, at start, so a bad value stops the process with a sentence instead of a stack trace.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { TypeRange } from '../machines/types.ts';
+
+export interface ContainerTypeSpec extends TypeRange {
+  type: string;
+  image: string;
+  containerPort: number;
+  protocol: 'http' | 'ssh';
+  /** Where the slot's files are mounted inside the container. */
+  filesMount: string;
+  filesReadOnly: boolean;
+  capAdd: string[];
+  /** File extensions a user may upload (lower case, with the dot). */
+  uploadExtensions: string[];
+}
+
+export interface Limits {
+  memoryBytes: number;
+  nanoCpus: number;
+  pidsLimit: number;
+  logMaxSize: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  poolName: string;
+  bind: string;
+  publicHost: string;
+  healthIntervalMs: number;
+  sizes: Record<string, number>;
+  types: Record<string, ContainerTypeSpec>;
+  perUserLimit: number;
+  adminPassword: string | null;
+  upload: { maxFileBytes: number; maxFiles: number; maxTotalBytes: number };
+  limits: Limits;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  uiDir: string;
+}
+
+export class ConfigError extends Error {}
+
+const WEB_EXTENSIONS = ['.html', '.htm', '.css', '.js', '.mjs', '.json', '.txt', '.md', '.svg', '.png', '.jpg', '.jpeg', '.gif', '.webp', '.ico', '.xml', '.csv', '.pdf', '.woff', '.woff2', '.map', '.wasm'];
+
+/** Defaults from the original design: 15 containers, one port range per type. */
+export const DEFAULT_TYPES: Record<string, ContainerTypeSpec> = {
+  nginx: { type: 'nginx', image: 'pooldeck/nginx:latest', containerPort: 80, portStart: 8000, portEnd: 8099, protocol: 'http', filesMount: '/srv/www', filesReadOnly: true, capAdd: [], uploadExtensions: WEB_EXTENSIONS },
+  apache: { type: 'apache', image: 'pooldeck/apache:latest', containerPort: 80, portStart: 8100, portEnd: 8199, protocol: 'http', filesMount: '/srv/www', filesReadOnly: true, capAdd: [], uploadExtensions: WEB_EXTENSIONS },
+  python: { type: 'python', image: 'pooldeck/python:latest', containerPort: 8000, portStart: 8200, portEnd: 8299, protocol: 'http', filesMount: '/srv/www', filesReadOnly: true, capAdd: [], uploadExtensions: [...WEB_EXTENSIONS, '.py'] },
+  node: { type: 'node', image: 'pooldeck/node:latest', containerPort: 3000, portStart: 8300, portEnd: 8399, protocol: 'http', filesMount: '/srv/www', filesReadOnly: true, capAdd: [], uploadExtensions: [...WEB_EXTENSIONS, '.cjs', '.ts'] },
+  ssh: { type: 'ssh', image: 'pooldeck/ssh:latest', containerPort: 22, portStart: 2200, portEnd: 2210, protocol: 'ssh', filesMount: '/srv/www', filesReadOnly: true, capAdd: ['CHOWN', 'SETUID', 'SETGID', 'SYS_CHROOT', 'AUDIT_WRITE', 'NET_BIND_SERVICE', 'DAC_OVERRIDE', 'FOWNER', 'KILL'], uploadExtensions: [...WEB_EXTENSIONS, '.sh', '.py', '.tar', '.gz', '.zip', '.conf', '.yaml', '.yml'] },
+};
+
+export const DEFAULT_SIZES = 'nginx=5,apache=3,python=3,node=2,ssh=2';
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, key: string, fallback: number, min: number, max: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${key}="${raw}" must be a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+export function parseSizes(raw: string, types: Record<string, ContainerTypeSpec>): Record<string, number> {
+  const sizes: Record<string, number> = {};
+  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const match = /^([a-z0-9-]+)=(\d+)$/.exec(part);
+    if (!match) throw new ConfigError(`POOLDECK_POOL: "${part}" is not of the form type=count (e.g. nginx=5)`);
+    const [, type, count] = match;
+    const spec = types[type];
+    if (!spec) throw new ConfigError(`POOLDECK_POOL: unknown type "${type}"; known: ${Object.keys(types).join(', ')}`);
+    const capacity = spec.portEnd - spec.portStart + 1;
+    if (Number(count) > capacity) throw new ConfigError(`POOLDECK_POOL: ${type}=${count} does not fit ports ${spec.portStart}-${spec.portEnd} (${capacity} at most)`);
+    sizes[type] = Number(count);
+  }
+  return sizes;
+}
+
+function parseTypeOverrides(env: Env, types: Record<string, ContainerTypeSpec>) {
+  for (const spec of Object.values(types)) {
+    const upper = spec.type.toUpperCase();
+    const image = env[`POOLDECK_IMAGE_${upper}`];
+    if (image) spec.image = image;
+    const ports = env[`POOLDECK_PORTS_${upper}`];
+    if (ports) {
+      const match = /^(\d+)-(\d+)$/.exec(ports);
+      if (!match || Number(match[1]) > Number(match[2]) || Number(match[2]) > 65535 || Number(match[1]) < 1) {
+        throw new ConfigError(`POOLDECK_PORTS_${upper}="${ports}" must be a range like 8000-8099`);
+      }
+      spec.portStart = Number(match[1]);
+      spec.portEnd = Number(match[2]);
+    }
+  }
+}
+
+function readConfigFile(file: string | undefined): Env {
+  if (!file) return {};
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8'));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
+    return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
+  } catch (error) {
+    throw new ConfigError(`POOLDECK_CONFIG=${file}: ${(error as Error).message}`);
+  }
+}
+
+export function loadConfig(processEnv: Env = process.env): Config {
+  const env: Env = { ...readConfigFile(processEnv.POOLDECK_CONFIG), ...processEnv };
+  const types: Record<string, ContainerTypeSpec> = structuredClone(DEFAULT_TYPES);
+  parseTypeOverrides(env, types);
+  const bind = env.POOLDECK_BIND || '0.0.0.0';
+  if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(bind) && bind !== '::') throw new ConfigError(`POOLDECK_BIND="${bind}" must be an IPv4 address such as 0.0.0.0 or 127.0.0.1`);
+  const poolName = env.POOLDECK_POOL_NAME || 'pooldeck';
+  if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(poolName)) throw new ConfigError(`POOLDECK_POOL_NAME="${poolName}" must be 1-32 lower-case letters, digits, - or _`);
+  const logLevel = (env.POOLDECK_LOG_LEVEL || 'info') as Config['logLevel'];
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`POOLDECK_LOG_LEVEL="${logLevel}" must be debug, info, warn or error`);
+  return {
+    port: int(env, 'POOLDECK_PORT', 5000, 0, 65535),
+    host: env.POOLDECK_HOST || '0.0.0.0',
+    dataDir: path.resolve(env.POOLDECK_DATA || 'data'),
+    poolName,
+    bind,
+    publicHost: env.POOLDECK_PUBLIC_HOST || (bind === '0.0.0.0' ? 'localhost' : bind),
+    healthIntervalMs: int(env, 'POOLDECK_HEALTH_INTERVAL', 30, 1, 86_400) * 1000,
+    sizes: parseSizes(env.POOLDECK_POOL ?? DEFAULT_SIZES, types),
+    types,
+    perUserLimit: int(env, 'POOLDECK_USER_LIMIT', 3, 0, 1000),
+    adminPassword: env.POOLDECK_ADMIN_PASSWORD || null,
+    upload: {
+      maxFileBytes: int(env, 'POOLDECK_UPLOAD_MAX_FILE_BYTES', 10 * 1024 * 1024, 1, 2 ** 40),
+      maxFiles: int(env, 'POOLDECK_UPLOAD_MAX_FILES', 100, 1, 100_000),
+      maxTotalBytes: int(env, 'POOLDECK_UPLOAD_MAX_TOTAL_BYTES', 50 * 1024 * 1024, 1, 2 ** 40),
+    },
+    limits: {
+      memoryBytes: int(env, 'POOLDECK_CONTAINER_MEMORY_MB', 256, 16, 1 << 20) * 1024 * 1024,
+      nanoCpus: Math.round(Number(env.POOLDECK_CONTAINER_CPUS || '0.5') * 1e9) || 5e8,
+      pidsLimit: int(env, 'POOLDECK_CONTAINER_PIDS', 128, 8, 1 << 20),
+      logMaxSize: env.POOLDECK_CONTAINER_LOG_SIZE || '1m',
+    },
+    logLevel,
+    uiDir: path.resolve(env.POOLDECK_UI_DIR || 'dist'),
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * The promise actors the pool machines invoke, built over the engine, the store and the slot
+ * files. This is the only place where a machine's decision turns into Docker or SQLite work.
+ */
+import { randomBytes } from 'node:crypto';
+import { fromPromise, type ActorOptions, type AnyActorLogic } from 'xstate';
+import { containerMachine } from '../machines/container.machine.ts';
+import { poolMachine, type SweepResult } from '../machines/pool.machine.ts';
+import type {
+  Assignment,
+  ObservedContainer,
+  PersistAssignmentInput,
+  PersistReleaseInput,
+  RecreateInput,
+  RecreateOutput,
+  RemoveInput,
+  SlotSpec,
+  StartInput,
+} from '../machines/types.ts';
+import type { Config } from './config.ts';
+import type { ContainerEngine, RunSpec } from './engine.ts';
+import type { Logger } from './logger.ts';
+import type { SlotFiles } from './slot-files.ts';
+import type { PoolStore } from './store/pool-store.ts';
+
+export interface PoolDeps {
+  config: Config;
+  engine: ContainerEngine;
+  store: PoolStore;
+  files: SlotFiles;
+  log: Logger;
+  now: () => number;
+  /** XState clock for the supervisor's timers; a SimulatedClock in tests. */
+  clock?: NonNullable<ActorOptions<AnyActorLogic>['clock']>;
+  /** The OpenSSH public keys a user saved in their account (ssh type). */
+  userKeys?: (userId: number) => Promise<string[]>;
+}
+
+export const SSH_LOGIN = 'user';
+
+export function runSpec(config: Config, files: SlotFiles, slot: SlotSpec): RunSpec {
+  const type = config.types[slot.type];
+  return {
+    name: slot.name,
+    image: type.image,
+    hostPort: slot.hostPort,
+    containerPort: type.containerPort,
+    bind: config.bind,
+    labels: {
+      pool: 'true',
+      'pooldeck.type': slot.type,
+      'pooldeck.pool_index': String(slot.index),
+      'pooldeck.port': String(slot.hostPort),
+    },
+    mounts: [{ source: files.dir(slot.name), target: type.filesMount, readOnly: type.filesReadOnly }],
+    capAdd: type.capAdd,
+    memoryBytes: config.limits.memoryBytes,
+    nanoCpus: config.limits.nanoCpus,
+    pidsLimit: config.limits.pidsLimit,
+    logMaxSize: config.limits.logMaxSize,
+  };
+}
+
+const newPassword = () => randomBytes(12).toString('base64url');
+
+export function providePoolMachine(deps: PoolDeps) {
+  const { config, engine, store, files, log, now } = deps;
+
+  async function applyCredentials(slot: SlotSpec, containerId: string, assignment: Assignment): Promise<Assignment> {
+    if (config.types[slot.type].protocol !== 'ssh') return assignment;
+    const credentials = assignment.credentials ?? {
+      username: SSH_LOGIN,
+      password: newPassword(),
+      keys: (await deps.userKeys?.(assignment.userId)) ?? [],
+    };
+    const result = await engine.exec(containerId, ['pooldeck-credentials'], [credentials.password, ...credentials.keys].join('\n') + '\n');
+    if (result.exitCode !== 0) throw new Error(`setting ssh credentials failed (exit ${result.exitCode}): ${result.output.trim().slice(0, 200)}`);
+    return { ...assignment, credentials };
+  }
+
+  const recreateContainer = fromPromise<RecreateOutput, RecreateInput>(async ({ input }) => {
+    const { slot, containerId, assignment, reason } = input;
+    const started = now();
+    const type = config.types[slot.type];
+    if (containerId) await engine.remove(containerId);
+    if (reason === 'recover') await files.ensure(slot.name, slot.type, slot.hostPort);
+    else {
+      await files.reset(slot.name, slot.type, slot.hostPort);
+      await store.setCustomFiles(slot.name, false);
+    }
+    const id = await engine.run(runSpec(config, files, slot));
+    if (assignment) await applyCredentials(slot, id, assignment);
+    await store.saveSlot({ spec: slot, image: type.image, containerPort: type.containerPort, containerId: id, status: assignment ? 'assigned' : 'available', phase: assignment ? 'serving' : 'ready' });
+    log.info('container.created', { slot: slot.name, reason, containerId: id.slice(0, 12), ms: now() - started });
+    return { containerId: id, finishedAt: now() };
+  });
+
+  const persistAssignment = fromPromise<Assignment, PersistAssignmentInput>(async ({ input }) => {
+    const { slot, containerId, relocatedFrom } = input;
+    let assignment = input.assignment;
+    if (relocatedFrom) {
+      await files.copy(relocatedFrom, slot.name);
+      await store.setCustomFiles(slot.name, true);
+      await store.moveAssignment(assignment.id, slot);
+    } else {
+      assignment = { ...assignment, id: await store.createAssignment(slot, assignment) };
+    }
+    const withCredentials = await applyCredentials(slot, containerId, assignment);
+    if (withCredentials.credentials && withCredentials.credentials !== assignment.credentials) {
+      await store.saveCredentials(assignment.id, withCredentials.credentials.password, withCredentials.credentials.keys);
+    }
+    return withCredentials;
+  });
+
+  return poolMachine.provide({
+    actors: {
+      container: containerMachine.provide({
+        actors: {
+          startContainer: fromPromise<void, StartInput>(({ input }) => engine.start(input.containerId)),
+          recreateContainer,
+          persistAssignment,
+          persistRelease: fromPromise<void, PersistReleaseInput>(({ input }) => store.releaseAssignment(input.assignment.id)),
+          removeContainer: fromPromise<void, RemoveInput>(async ({ input }) => {
+            await engine.remove(input.containerId ?? input.slot.name);
+            await store.deleteSlot(input.slot.name);
+            await files.remove(input.slot.name);
+          }),
+        },
+      }),
+      listContainers: fromPromise<SweepResult>(async () => {
+        const startedAt = now();
+        const containers = await engine.list();
+        return { containers, startedAt, finishedAt: now(), dockerCalls: 1 };
+      }),
+      removeOrphans: fromPromise<void, { containers: ObservedContainer[] }>(async ({ input }) => {
+        for (const c of input.containers) {
+          log.warn('orphan.removed', { name: c.name, containerId: c.id.slice(0, 12) });
+          await engine.remove(c.id);
+        }
+      }),
+    },
+  });
+}

@@ -1,0 +1,81 @@
+/**
+ * Composition root: reads nothing itself, wires the adapters for a given config, starts the
+ * HTTP server first (so /healthz can say "starting") and then the pool.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Config } from './config.ts';
+import { DockerodeEngine } from './docker-engine.ts';
+import type { ContainerEngine } from './engine.ts';
+import { createHttpApp } from './http/app.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { PoolRuntime } from './pool-runtime.ts';
+import { SlotFiles } from './slot-files.ts';
+import { openDb, type Db } from './store/db.ts';
+import { SqlitePoolStore } from './store/pool-store.ts';
+
+export interface Pooldeck {
+  config: Config;
+  runtime: PoolRuntime;
+  db: Db;
+  http: Server;
+  port: number;
+  log: Logger;
+  engine: ContainerEngine;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  engine?: ContainerEngine;
+}
+
+export async function startPooldeck(config: Config, options: StartOptions = {}): Promise<Pooldeck> {
+  const log = options.log ?? createLogger(config.logLevel, { pool: config.poolName });
+  const db = await openDb(path.join(config.dataDir, 'pooldeck.sqlite'));
+  let engine = options.engine;
+  if (!engine) {
+    const docker = new DockerodeEngine(config.poolName, log);
+    await docker.ping();
+    await docker.ensureNetwork();
+    engine = docker;
+  }
+  const store = new SqlitePoolStore(db, config.poolName);
+  const files = new SlotFiles(path.join(config.dataDir, 'slots'));
+  const runtime = new PoolRuntime({ config, engine, store, files, log, now: Date.now });
+
+  const state = { ready: false, error: null as string | null };
+  const app = await createHttpApp({ config, db, runtime, store, files, engine, log, state });
+  const http = createServer(app.handler);
+  await app.attach?.(http);
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.port, config.host, () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+  log.info('http.listening', { port, host: config.host });
+
+  const started = Date.now();
+  try {
+    await runtime.start();
+  } catch (error) {
+    state.error = (error as Error).message;
+    await new Promise((r) => http.close(r));
+    await db.close();
+    throw error;
+  }
+  state.ready = true;
+  log.info('pool.ready', { ms: Date.now() - started, counts: runtime.counts() });
+
+  return {
+    config, runtime, db, http, port, log, engine,
+    async stop() {
+      await app.close?.();
+      await new Promise((r) => http.close(r));
+      http.closeAllConnections?.();
+      await runtime.stop();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/** An in-memory ContainerEngine that records every call. For unit tests of the machines only. */
+import type { ObservedContainer } from '../../machines/types.ts';
+import type { ContainerEngine, EngineEvent, ExecResult, RunSpec } from '../../runtime/engine.ts';
+
+interface FakeContainer {
+  id: string;
+  name: string;
+  running: boolean;
+  spec: RunSpec;
+}
+
+export class FakeEngine implements ContainerEngine {
+  readonly containers = new Map<string, FakeContainer>();
+  readonly calls: Array<{ op: string; target: string }> = [];
+  readonly execs: Array<{ id: string; cmd: string[]; stdin?: string }> = [];
+  private listeners: Array<(e: EngineEvent) => void> = [];
+  private next = 1;
+  /** Make the next N `run` calls fail. */
+  failRuns = 0;
+  images = new Set<string>(['pooldeck/nginx:latest', 'pooldeck/apache:latest', 'pooldeck/python:latest', 'pooldeck/node:latest', 'pooldeck/ssh:latest']);
+
+  count(op: string) {
+    return this.calls.filter((c) => c.op === op).length;
+  }
+
+  async ping() {}
+
+  async hasImage(image: string) {
+    return this.images.has(image);
+  }
+
+  async list(): Promise<ObservedContainer[]> {
+    this.calls.push({ op: 'list', target: '*' });
+    return [...this.containers.values()].map(({ id, name, running }) => ({ id, name, running }));
+  }
+
+  async run(spec: RunSpec): Promise<string> {
+    this.calls.push({ op: 'run', target: spec.name });
+    if (this.failRuns > 0) {
+      this.failRuns -= 1;
+      throw new Error(`${spec.name}: simulated run failure`);
+    }
+    for (const c of this.containers.values()) if (c.name === spec.name) this.containers.delete(c.id);
+    const id = `fake${String(this.next++).padStart(8, '0')}`;
+    this.containers.set(id, { id, name: spec.name, running: true, spec });
+    return id;
+  }
+
+  async start(id: string) {
+    this.calls.push({ op: 'start', target: id });
+    const c = this.containers.get(id);
+    if (!c) throw Object.assign(new Error(`${id}: no such container`), { statusCode: 404 });
+    c.running = true;
+  }
+
+  async remove(idOrName: string) {
+    this.calls.push({ op: 'remove', target: idOrName });
+    for (const c of this.containers.values()) if (c.id === idOrName || c.name === idOrName) this.containers.delete(c.id);
+  }
+
+  async exec(id: string, cmd: string[], stdin?: string): Promise<ExecResult> {
+    this.calls.push({ op: 'exec', target: id });
+    this.execs.push({ id, cmd, stdin });
+    return { exitCode: 0, output: '' };
+  }
+
+  watch(onEvent: (e: EngineEvent) => void) {
+    this.listeners.push(onEvent);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== onEvent);
+    };
+  }
+
+  // ---- what the outside world does to containers ----
+
+  byName(name: string) {
+    return [...this.containers.values()].find((c) => c.name === name);
+  }
+
+  kill(name: string, silently = false) {
+    const c = this.byName(name)!;
+    c.running = false;
+    if (!silently) this.listeners.forEach((l) => l({ action: 'die', containerId: c.id, name, at: Date.now() }));
+  }
+
+  destroy(name: string, silently = false) {
+    const c = this.byName(name)!;
+    this.containers.delete(c.id);
+    if (!silently) {
+      this.listeners.forEach((l) => l({ action: 'die', containerId: c.id, name, at: Date.now() }));
+      this.listeners.forEach((l) => l({ action: 'destroy', containerId: c.id, name, at: Date.now() }));
+    }
+  }
+}
