@@ -5,7 +5,7 @@ import type { ObservedContainer } from '../machines/types.ts';
 import { EngineError, type ContainerEngine, type EngineEvent, type ExecResult, type RunSpec } from './engine.ts';
 import type { Logger } from './logger.ts';
 
-const WATCHED = ['die', 'stop', 'oom', 'destroy', 'start'];
+const WATCHED = ['die', 'stop', 'oom', 'destroy'];
 
 export const POOL_LABEL = 'pooldeck.pool';
 
@@ -161,6 +161,11 @@ export class DockerodeEngine implements ContainerEngine {
         const stream = (await this.docker.getEvents({
           filters: { type: ['container'], event: WATCHED, label: [`${POOL_LABEL}=${this.poolName}`] },
         })) as NodeJS.ReadableStream;
+        if (stopped) {
+          // stop() ran while the stream was being opened: nothing else will ever close it.
+          (stream as unknown as { destroy?: () => void }).destroy?.();
+          return;
+        }
         current = stream;
         onState?.(true);
         let buffer = '';

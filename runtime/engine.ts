@@ -34,7 +34,7 @@ export interface RunSpec {
 }
 
 export interface EngineEvent {
-  action: 'die' | 'stop' | 'oom' | 'destroy' | 'start';
+  action: 'die' | 'stop' | 'oom' | 'destroy';
   containerId: string;
   name: string;
   at: number;

@@ -32,6 +32,8 @@ export interface PoolDeps {
   now: () => number;
   /** XState clock for the supervisor's timers; a SimulatedClock in tests. */
   clock?: NonNullable<ActorOptions<AnyActorLogic>['clock']>;
+  /** Resolves once the slot's service answers on its published port; rejects if it never does. */
+  waitServing?: (slot: SlotSpec, protocol: 'http' | 'ssh') => Promise<unknown>;
   /** The OpenSSH public keys a user saved in their account (ssh type). */
   userKeys?: (userId: number) => Promise<string[]>;
 }
@@ -89,6 +91,7 @@ export function providePoolMachine(deps: PoolDeps) {
       await store.setCustomFiles(slot.name, false);
     }
     const id = await engine.run(runSpec(config, files, slot));
+    await deps.waitServing?.(slot, type.protocol);
     if (assignment) await applyCredentials(slot, id, assignment);
     await store.saveSlot({ spec: slot, image: type.image, containerPort: type.containerPort, containerId: id, status: assignment ? 'assigned' : 'available', phase: assignment ? 'serving' : 'ready' });
     log.info('container.created', { slot: slot.name, reason, containerId: id.slice(0, 12), ms: now() - started });
@@ -116,7 +119,10 @@ export function providePoolMachine(deps: PoolDeps) {
     actors: {
       container: containerMachine.provide({
         actors: {
-          startContainer: fromPromise<void, StartInput>(({ input }) => engine.start(input.containerId)),
+          startContainer: fromPromise<void, StartInput>(async ({ input }) => {
+            await engine.start(input.containerId);
+            await deps.waitServing?.(input.slot, config.types[input.slot.type].protocol);
+          }),
           recreateContainer,
           persistAssignment,
           persistRelease: fromPromise<void, PersistReleaseInput>(({ input }) => store.releaseAssignment(input.assignment.id)),
