@@ -211,6 +211,13 @@ export const containerMachine = setup({
 
     assigned: {
       initial: 'serving',
+      on: {
+        // The pool moved this assignment elsewhere while an in-place retry was still running.
+        'slot.relinquish': {
+          target: 'stopped.recreating',
+          actions: [assign({ assignment: null, reason: 'recycle' }), 'clearFault'],
+        },
+      },
       states: {
         persisting: {
           invoke: {

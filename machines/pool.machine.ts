@@ -8,6 +8,7 @@
 import { assign, emit, enqueueActions, fromPromise, setup } from 'xstate';
 import { containerMachine, type ContainerInput, type SlotReport } from './container.machine.ts';
 import { chooseSlot, diffSweep, planResize, type Reservation, type SweepFinding } from './pool.logic.ts';
+import { planExpiry, planRefill, type ElasticPolicy, type ExpiryPolicy, type ExpiryReason } from './pool.policy.ts';
 import type { Assignment, LaunchRefusal, ObservedContainer, SlotSpec, SlotView, TypeRange } from './types.ts';
 
 export interface PoolInput {
@@ -18,6 +19,9 @@ export interface PoolInput {
   monitorPaused?: boolean;
   retryBaseMs?: number;
   maxInPlaceAttempts?: number;
+  expiry?: ExpiryPolicy;
+  elastic?: Record<string, ElasticPolicy>;
+  baseSizes?: Record<string, number>;
 }
 
 export interface PoolContext {
@@ -30,6 +34,13 @@ export interface PoolContext {
   retryBaseMs: number;
   maxInPlaceAttempts: number;
   sweeps: number;
+  expiry: ExpiryPolicy;
+  elastic: Record<string, ElasticPolicy>;
+  baseSizes: Record<string, number>;
+  /** Last activity per assignment id (ms), fed by `pool.touch`. */
+  activity: Record<number, number>;
+  /** Deadline each assignment was last warned about. */
+  warned: Record<number, number>;
 }
 
 export interface SweepResult {
@@ -48,7 +59,8 @@ export type PoolCommand =
   | { type: 'health.runNow' }
   | { type: 'health.pause' }
   | { type: 'health.resume' }
-  | { type: 'health.setInterval'; ms: number };
+  | { type: 'health.setInterval'; ms: number }
+  | { type: 'pool.touch'; assignmentId: number; at: number };
 
 export type PoolEvent = PoolCommand | SlotReport;
 
@@ -65,9 +77,29 @@ export type PoolEmitted =
   | { type: 'assignment.stranded'; name: string; assignment: Assignment; message: string }
   | { type: 'health.swept'; startedAt: number; durationMs: number; containers: number; dockerCalls: number; findings: SweepFinding[]; orphans: ObservedContainer[] }
   | { type: 'health.failed'; error: string }
-  | { type: 'monitor.changed'; paused: boolean; intervalMs: number };
+  | { type: 'monitor.changed'; paused: boolean; intervalMs: number }
+  | { type: 'assignment.expiring'; name: string; assignment: Assignment; reason: ExpiryReason; deadline: number }
+  | { type: 'assignment.expired'; name: string; assignment: Assignment; reason: ExpiryReason }
+  | { type: 'pool.scaled'; added: string[]; retired: string[] };
 
 const MOVE_PREFIX = 'move:';
+
+interface GrowEnqueue {
+  assign(assignment: { slots: (args: { context: PoolContext }) => Record<string, SlotView> }): void;
+  spawnChild(src: 'container', options: { id: string; input: ContainerInput }): void;
+}
+
+function growSlots(enqueue: GrowEnqueue, context: PoolContext, specs: SlotSpec[]) {
+  if (specs.length === 0) return;
+  const inputs: ContainerInput[] = specs.map((slot) => ({ slot, containerId: null, observed: 'missing' as const, assignment: null }));
+  enqueue.assign({ slots: ({ context: current }) => ({ ...current.slots, ...Object.fromEntries(inputs.map((i) => [i.slot.name, viewOf(i)])) }) });
+  for (const input of inputs) {
+    enqueue.spawnChild('container', {
+      id: input.slot.name,
+      input: { retryBaseMs: context.retryBaseMs, maxInPlaceAttempts: context.maxInPlaceAttempts, ...input },
+    });
+  }
+}
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 function viewOf(input: ContainerInput): SlotView {
@@ -104,6 +136,19 @@ export const poolMachine = setup({
     paused: ({ context }) => context.monitorPaused,
   },
   actions: {
+    /** Add slots for these specs: views in the map first, then one child actor each. */
+    growSlots: enqueueActions(({ context, enqueue }, params: { specs: SlotSpec[] }) => {
+      growSlots(enqueue, context, params.specs);
+    }),
+    /** Elastic types: top up warm containers after a hand-out, retire surplus after a sweep. */
+    refill: enqueueActions(({ context, enqueue }, params: { retire: boolean }) => {
+      const plan = planRefill(context.slots, context.reserved, context.elastic, context.baseSizes, context.ranges);
+      const retire = params.retire ? plan.retire : [];
+      if (plan.add.length === 0 && retire.length === 0) return;
+      growSlots(enqueue, context, plan.add);
+      for (const name of retire) enqueue.sendTo(name, { type: 'slot.retire' });
+      enqueue.emit({ type: 'pool.scaled', added: plan.add.map((s) => s.name), retired: retire });
+    }),
     spawnSlots: enqueueActions(({ context, enqueue }, params: { inputs: ContainerInput[] }) => {
       for (const input of params.inputs) {
         enqueue.spawnChild('container', {
@@ -125,6 +170,11 @@ export const poolMachine = setup({
     retryBaseMs: input.retryBaseMs ?? 1000,
     maxInPlaceAttempts: input.maxInPlaceAttempts ?? 3,
     sweeps: 0,
+    expiry: input.expiry ?? { idleTtlMs: 0, maxLifetimeMs: 0, warnMs: 0 },
+    elastic: input.elastic ?? {},
+    baseSizes: input.baseSizes ?? {},
+    activity: {},
+    warned: {},
   }),
   entry: [{ type: 'spawnSlots', params: ({ event }) => ({ inputs: (event as unknown as { input: PoolInput }).input.slots }) }],
   type: 'parallel',
@@ -158,6 +208,12 @@ export const poolMachine = setup({
             } else {
               enqueue.emit({ type: 'launch.done', requestId: event.requestId, ok: true, slot, assignment: event.assignment });
             }
+            enqueue({ type: 'refill', params: { retire: false } });
+          }),
+        },
+        'pool.touch': {
+          actions: assign({
+            activity: ({ context, event }) => ({ ...context.activity, [event.assignmentId]: Math.max(event.at, context.activity[event.assignmentId] ?? 0) }),
           }),
         },
         'slot.assignFailed': {
@@ -251,9 +307,8 @@ export const poolMachine = setup({
               enqueue.emit({ type: 'resize.done', requestId: event.requestId, kind: event.kind, size: event.size, added: [], retired: [], kept: 0, message: errorText(error) });
               return;
             }
-            const inputs: ContainerInput[] = plan.add.map((slot: SlotSpec) => ({ slot, containerId: null, observed: 'missing' as const, assignment: null }));
-            enqueue.assign({ slots: { ...context.slots, ...Object.fromEntries(inputs.map((i) => [i.slot.name, viewOf(i)])) } });
-            enqueue({ type: 'spawnSlots', params: { inputs } });
+            enqueue.assign({ baseSizes: { ...context.baseSizes, [event.kind]: event.size } });
+            enqueue({ type: 'growSlots', params: { specs: plan.add } });
             for (const name of plan.retire) enqueue.sendTo(name, { type: 'slot.retire' });
             enqueue.emit({
               type: 'resize.done',
@@ -371,6 +426,16 @@ export const poolMachine = setup({
                 if (diff.orphans.length) {
                   enqueue.spawnChild('removeOrphans', { input: { containers: diff.orphans } });
                 }
+                const due = planExpiry(context.slots, context.activity, context.warned, context.expiry, result.finishedAt);
+                for (const notice of due.expire) {
+                  enqueue.sendTo(notice.name, { type: 'slot.release', requestId: `expire:${notice.assignment.id}` });
+                  enqueue.emit({ type: 'assignment.expired', name: notice.name, assignment: notice.assignment, reason: notice.reason });
+                }
+                if (due.warn.length) {
+                  enqueue.assign({ warned: { ...context.warned, ...Object.fromEntries(due.warn.map((n) => [n.assignment.id, n.deadline])) } });
+                  for (const notice of due.warn) enqueue.emit({ type: 'assignment.expiring', ...notice });
+                }
+                enqueue({ type: 'refill', params: { retire: true } });
               }),
             },
             onError: {

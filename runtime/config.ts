@@ -43,6 +43,17 @@ export interface Config {
   limits: Limits;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   uiDir: string;
+  /** Express "trust proxy": behind a TLS-terminating proxy, believe its X-Forwarded-* headers. */
+  trustProxy: boolean | number | string;
+  /** POOLDECK_METRICS_TOKEN: a bearer that may read GET /metrics (and nothing else); admins always may. */
+  metricsToken: string | null;
+  policy: {
+    idleTtlMs: number;
+    maxLifetimeMs: number;
+    warnMs: number;
+    /** Elastic types: keep `minWarm` available, grow up to `max`. */
+    elastic: Record<string, { minWarm: number; max: number }>;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -104,6 +115,21 @@ function parseTypeOverrides(env: Env, types: Record<string, ContainerTypeSpec>) 
   }
 }
 
+/** POOLDECK_TRUST_PROXY: false (default), true, a hop count, or addresses/subnets as express takes them. */
+function trustProxy(raw: string | undefined): boolean | number | string {
+  if (raw === undefined || raw === '' || raw === 'false' || raw === '0') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  if (!/^[0-9a-fA-F:.,/ a-z]+$/.test(raw)) throw new ConfigError(`POOLDECK_TRUST_PROXY="${raw}" must be true, false, a hop count, or addresses such as loopback or 10.0.0.0/8`);
+  return raw;
+}
+
+function metricsToken(raw: string | undefined): string | null {
+  if (raw === undefined || raw === '') return null;
+  if (!/^[\x21-\x7e]{16,256}$/.test(raw)) throw new ConfigError('POOLDECK_METRICS_TOKEN must be 16-256 printable characters without spaces (e.g. the output of "openssl rand -hex 24")');
+  return raw;
+}
+
 function readConfigFile(file: string | undefined): Env {
   if (!file) return {};
   try {
@@ -113,6 +139,21 @@ function readConfigFile(file: string | undefined): Env {
   } catch (error) {
     throw new ConfigError(`POOLDECK_CONFIG=${file}: ${(error as Error).message}`);
   }
+}
+
+export function parseElastic(raw: string, types: Record<string, ContainerTypeSpec>): Record<string, { minWarm: number; max: number }> {
+  const elastic: Record<string, { minWarm: number; max: number }> = {};
+  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const match = /^([a-z0-9-]+)=(\d+):(\d+)$/.exec(part);
+    if (!match) throw new ConfigError(`POOLDECK_WARM: "${part}" is not of the form type=min:max (e.g. nginx=2:20)`);
+    const [, type, min, max] = match;
+    const spec = types[type];
+    if (!spec) throw new ConfigError(`POOLDECK_WARM: unknown type "${type}"`);
+    const capacity = spec.portEnd - spec.portStart + 1;
+    if (Number(min) > Number(max) || Number(max) > capacity) throw new ConfigError(`POOLDECK_WARM: ${part} needs min <= max <= ${capacity} (ports ${spec.portStart}-${spec.portEnd})`);
+    elastic[type] = { minWarm: Number(min), max: Number(max) };
+  }
+  return elastic;
 }
 
 export function loadConfig(processEnv: Env = process.env): Config {
@@ -150,5 +191,13 @@ export function loadConfig(processEnv: Env = process.env): Config {
     },
     logLevel,
     uiDir: path.resolve(env.POOLDECK_UI_DIR || 'dist'),
+    trustProxy: trustProxy(env.POOLDECK_TRUST_PROXY),
+    metricsToken: metricsToken(env.POOLDECK_METRICS_TOKEN),
+    policy: {
+      idleTtlMs: int(env, 'POOLDECK_IDLE_TTL', 0, 0, 365 * 86_400) * 1000,
+      maxLifetimeMs: int(env, 'POOLDECK_MAX_LIFETIME', 0, 0, 365 * 86_400) * 1000,
+      warnMs: int(env, 'POOLDECK_EXPIRY_WARNING', 300, 0, 86_400) * 1000,
+      elastic: parseElastic(env.POOLDECK_WARM ?? '', types),
+    },
   };
 }

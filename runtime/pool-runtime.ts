@@ -22,6 +22,9 @@ export interface RuntimeEvents {
   sweep: [SweepRecord];
   monitor: [MonitorStatus];
   inspect: [InspectionEvent];
+  launch: [{ type: string; ok: boolean; refusal?: string; ms: number }];
+  expiring: [Extract<PoolEmitted, { type: 'assignment.expiring' }>];
+  expired: [Extract<PoolEmitted, { type: 'assignment.expired' }>];
 }
 
 export interface SweepRecord {
@@ -106,7 +109,16 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
     const interval = Number(await store.getSetting('health_interval_ms')) || config.healthIntervalMs;
     const paused = (await store.getSetting('monitor_paused')) === 'true';
     this.actor = createActor(providePoolMachine(this.deps), {
-      input: { slots: plan.slots, ranges, healthIntervalMs: interval, perUserLimit: config.perUserLimit, monitorPaused: paused },
+      input: {
+        slots: plan.slots,
+        ranges,
+        healthIntervalMs: interval,
+        perUserLimit: config.perUserLimit,
+        monitorPaused: paused,
+        expiry: { idleTtlMs: config.policy.idleTtlMs, maxLifetimeMs: config.policy.maxLifetimeMs, warnMs: config.policy.warnMs },
+        elastic: config.policy.elastic,
+        baseSizes: config.sizes,
+      },
       inspect: (event) => this.emit('inspect', event),
       ...(this.deps.clock ? { clock: this.deps.clock } : {}),
     });
@@ -222,6 +234,18 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
           this.emit('sweep', record);
           break;
         }
+        case 'assignment.expiring':
+          log.info('assignment.expiring', { slot: event.name, assignment: event.assignment.id, user: event.assignment.username, reason: event.reason, deadline: new Date(event.deadline).toISOString() });
+          this.emit('expiring', event);
+          break;
+        case 'assignment.expired':
+          log.info('assignment.expired', { slot: event.name, assignment: event.assignment.id, user: event.assignment.username, reason: event.reason });
+          this.write('event', () => store.logEvent('expired', { slot: event.name, userId: event.assignment.userId, detail: { reason: event.reason, assignment: event.assignment.id } }));
+          this.emit('expired', event);
+          break;
+        case 'pool.scaled':
+          log.info('pool.scaled', { added: event.added, retired: event.retired });
+          break;
         case 'monitor.changed':
           this.write('setting', () => store.setSetting('health_interval_ms', String(event.intervalMs)));
           this.write('setting', () => store.setSetting('monitor_paused', String(event.paused)));
@@ -288,8 +312,13 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
     const result = await this.request<Extract<PoolEmitted, { type: 'launch.done' }>>((requestId) => ({
       type: 'pool.launch', requestId, kind: type, userId: user.id, username: user.username, at: started,
     }));
-    if (!result.ok) throw new RequestError(REFUSAL_STATUS[result.refusal], result.message, result.refusal);
-    this.deps.log.info('launch.done', { slot: result.slot.name, user: user.username, assignment: result.assignment.id, ms: this.deps.now() - started });
+    const ms = this.deps.now() - started;
+    if (!result.ok) {
+      this.emit('launch', { type, ok: false, refusal: result.refusal, ms });
+      throw new RequestError(REFUSAL_STATUS[result.refusal], result.message, result.refusal);
+    }
+    this.emit('launch', { type, ok: true, ms });
+    this.deps.log.info('launch.done', { slot: result.slot.name, user: user.username, assignment: result.assignment.id, ms });
     return { slot: result.slot, assignment: result.assignment };
   }
 
@@ -313,6 +342,11 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
     const result = await this.request<Extract<PoolEmitted, { type: 'reinit.done' }>>((requestId) => ({ type: 'pool.reinit', requestId }));
     this.deps.log.info('pool.reinit', { recreated: result.recreated.length, skipped: result.skipped.length });
     return result;
+  }
+
+  /** The holder used this assignment (files, terminal, logs): it is not idle. */
+  touch(assignmentId: number) {
+    this.actor.send({ type: 'pool.touch', assignmentId, at: this.deps.now() });
   }
 
   runHealthCheck(): Promise<SweepRecord> {

@@ -5,12 +5,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { Accounts } from './accounts.ts';
 import type { Config } from './config.ts';
 import { DockerodeEngine } from './docker-engine.ts';
 import type { ContainerEngine } from './engine.ts';
 import { createHttpApp } from './http/app.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { PoolRuntime } from './pool-runtime.ts';
+import { waitUntilServing } from './probe.ts';
 import { SlotFiles } from './slot-files.ts';
 import { openDb, type Db } from './store/db.ts';
 import { SqlitePoolStore } from './store/pool-store.ts';
@@ -18,6 +20,7 @@ import { SqlitePoolStore } from './store/pool-store.ts';
 export interface Pooldeck {
   config: Config;
   runtime: PoolRuntime;
+  accounts: Accounts;
   db: Db;
   http: Server;
   port: number;
@@ -43,10 +46,18 @@ export async function startPooldeck(config: Config, options: StartOptions = {}):
   }
   const store = new SqlitePoolStore(db, config.poolName);
   const files = new SlotFiles(path.join(config.dataDir, 'slots'));
-  const runtime = new PoolRuntime({ config, engine, store, files, log, now: Date.now });
+  let accounts: Accounts;
+  try {
+    accounts = await Accounts.open(db, config, log);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  const waitServing = (slot: { hostPort: number }, protocol: 'http' | 'ssh') => waitUntilServing(protocol, config.bind, slot.hostPort);
+  const runtime = new PoolRuntime({ config, engine, store, files, log, now: Date.now, userKeys: accounts.userKeys, waitServing });
 
   const state = { ready: false, error: null as string | null };
-  const app = await createHttpApp({ config, db, runtime, store, files, engine, log, state });
+  const app = await createHttpApp({ config, db, runtime, store, files, engine, log, accounts, state });
   const http = createServer(app.handler);
   await app.attach?.(http);
   await new Promise<void>((resolve, reject) => {
@@ -69,7 +80,7 @@ export async function startPooldeck(config: Config, options: StartOptions = {}):
   log.info('pool.ready', { ms: Date.now() - started, counts: runtime.counts() });
 
   return {
-    config, runtime, db, http, port, log, engine,
+    config, runtime, accounts, db, http, port, log, engine,
     async stop() {
       await app.close?.();
       await new Promise((r) => http.close(r));

@@ -1,13 +1,28 @@
-/** The express application: routes are mounted here; each router lives in its own module. */
-import express from 'express';
+/**
+ * The express application. Order: security headers, /healthz, then /api (JSON body parser,
+ * identify the caller, CSRF guard, routers, JSON 404), then the built UI with SPA fallback,
+ * then the single error handler. Each router lives in its own module.
+ */
+import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
+import path from 'node:path';
+import express from 'express';
+import type { Accounts } from '../accounts.ts';
 import type { Config } from '../config.ts';
 import type { ContainerEngine } from '../engine.ts';
 import type { Logger } from '../logger.ts';
-import type { PoolRuntime } from '../pool-runtime.ts';
+import { RequestError, type PoolRuntime } from '../pool-runtime.ts';
 import type { SlotFiles } from '../slot-files.ts';
 import type { Db } from '../store/db.ts';
 import type { PoolStore } from '../store/pool-store.ts';
+import { attachRealtime, type Realtime } from '../realtime/socket-server.ts';
+import { adminRoutes } from './admin-routes.ts';
+import { csrfGuard, identify } from './auth.ts';
+import { authRoutes } from './auth-routes.ts';
+import { containerRoutes } from './container-routes.ts';
+import { apiNotFound, errorHandler } from './errors.ts';
+import { SlotUploads } from './upload.ts';
+import { createMetrics, metricsRoutes } from '../metrics.ts';
 
 export interface AppDeps {
   config: Config;
@@ -17,6 +32,7 @@ export interface AppDeps {
   files: SlotFiles;
   engine: ContainerEngine;
   log: Logger;
+  accounts: Accounts;
   state: { ready: boolean; error: string | null };
 }
 
@@ -28,11 +44,79 @@ export interface HttpApp {
 }
 
 export async function createHttpApp(deps: AppDeps): Promise<HttpApp> {
+  const { config, runtime, store, files, engine, log, accounts } = deps;
+  const uploads = new SlotUploads(config, files, store, log);
+  await uploads.init();
+
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Referrer-Policy', 'same-origin');
+    next();
+  });
+
   app.get('/healthz', (_req, res) => {
-    if (deps.state.ready) res.json({ ok: true, pool: deps.runtime.counts() });
+    if (deps.state.ready) res.json({ ok: true, pool: runtime.counts() });
     else res.status(503).json({ ok: false, error: deps.state.error ?? 'starting' });
   });
-  return { handler: app };
+
+  const api = express.Router();
+  api.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  api.use(express.json({ limit: '64kb', strict: true }));
+  api.use(identify(accounts));
+  api.use(csrfGuard);
+  api.use((req, _res, next) => {
+    // The pool answers once it has started; accounts work before that.
+    if (!deps.state.ready && !req.path.startsWith('/auth/') && req.path !== '/me') {
+      res503(deps.state.error);
+    }
+    next();
+  });
+  api.use(authRoutes(accounts));
+  api.use(containerRoutes({ config, runtime, store, uploads }));
+  api.use('/admin', adminRoutes({ config, runtime, store, engine, accounts, log }));
+  api.use(apiNotFound);
+  app.use('/api', api);
+  app.use(metricsRoutes(createMetrics(runtime, { connectedClients: () => realtime?.io.sockets.sockets.size ?? 0 }), { accounts, token: config.metricsToken }));
+
+  const index = path.join(config.uiDir, 'index.html');
+  app.use(
+    express.static(config.uiDir, {
+      index: false,
+      setHeaders(res, file) {
+        res.setHeader('Cache-Control', file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    }),
+  );
+  app.use((req, res, next) => {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !existsSync(index)) return next();
+    res.setHeader('Cache-Control', 'no-cache');
+    res.sendFile(index);
+  });
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not found' });
+  });
+  app.use(errorHandler(log));
+
+  let realtime: Realtime | null = null;
+  return {
+    handler: app,
+    attach(server) {
+      realtime = attachRealtime(server, { runtime, config, log, authenticate: accounts.authenticate, ready: () => deps.state.ready });
+    },
+    async close() {
+      await realtime?.close();
+      realtime = null;
+    },
+  };
+}
+
+function res503(error: string | null): never {
+  throw new RequestError(503, error ? `the pool failed to start: ${error}` : 'the pool is starting; try again shortly');
 }

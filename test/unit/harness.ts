@@ -20,6 +20,8 @@ export interface Harness {
   files: SlotFiles;
   store: SqlitePoolStore;
   restart(): Promise<Harness>;
+  /** Move both the supervisor's simulated clock and the runtime's wall clock forward. */
+  tick(ms: number): Promise<void>;
 }
 
 export async function harness(env: Record<string, string> = {}, shared?: { db: Db; engine: FakeEngine; dataDir: string }): Promise<Harness> {
@@ -29,12 +31,18 @@ export async function harness(env: Record<string, string> = {}, shared?: { db: D
   await db.run(`INSERT OR IGNORE INTO users (id, username, email, password_hash) VALUES (1, 'ann', 'ann@x', 'x'), (2, 'bob', 'bob@x', 'x')`);
   const engine = shared?.engine ?? new FakeEngine();
   const clock = new SimulatedClock();
+  let offset = 0;
   const files = new SlotFiles(path.join(dataDir, 'slots'));
   const store = new SqlitePoolStore(db, config.poolName);
-  const runtime = new PoolRuntime({ config, engine, store, files, log: silentLogger, now: () => Date.now(), clock, userKeys: async () => ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake ann@test'] });
+  const runtime = new PoolRuntime({ config, engine, store, files, log: silentLogger, now: () => Date.now() + offset, clock, userKeys: async () => ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake ann@test'] });
   await runtime.start({ settleTimeoutMs: 5000 });
   const h: Harness = {
     runtime, engine, clock, db, config, files, store,
+    async tick(ms: number) {
+      offset += ms;
+      clock.increment(ms);
+      await new Promise((r) => setTimeout(r, 20));
+    },
     async restart() {
       await runtime.stop();
       return harness(env, { db, engine, dataDir });

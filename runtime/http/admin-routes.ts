@@ -1,0 +1,126 @@
+/** /api/admin/*: users, the whole pool, and the health monitor. Admins only (403 otherwise). */
+import { Router } from 'express';
+import type { Accounts } from '../accounts.ts';
+import type { Config } from '../config.ts';
+import type { ContainerEngine } from '../engine.ts';
+import type { Logger } from '../logger.ts';
+import { RequestError, type PoolRuntime } from '../pool-runtime.ts';
+import type { PoolStore } from '../store/pool-store.ts';
+import { adminOf } from './auth.ts';
+import { idParam, integer, jsonBody, number, strings } from './validate.ts';
+import { adminSlotView } from './views.ts';
+
+export interface AdminRouteDeps {
+  config: Config;
+  runtime: PoolRuntime;
+  store: PoolStore;
+  engine: ContainerEngine;
+  accounts: Accounts;
+  log: Logger;
+}
+
+export function adminRoutes({ config, runtime, store, engine, accounts, log }: AdminRouteDeps): Router {
+  const router = Router();
+  router.use((req, _res, next) => {
+    adminOf(req);
+    next();
+  });
+
+  const knownType = (type: string) => {
+    const spec = config.types[type];
+    if (!spec) throw new RequestError(400, `unknown container type "${type}"; known: ${Object.keys(config.types).join(', ')}`);
+    return spec;
+  };
+  const capacity = (type: string) => config.types[type].portEnd - config.types[type].portStart + 1;
+  const sizeOf = (type: string) => runtime.slots().filter((s) => s.type === type && s.phase !== 'retiring').length;
+
+  async function resize(type: string, size: number) {
+    const spec = knownType(type);
+    if (size > sizeOf(type) && !(await engine.hasImage(spec.image))) {
+      throw new RequestError(409, `image ${spec.image} is missing on this host; build the pool images first`);
+    }
+    return runtime.resize(type, size);
+  }
+
+  router.get('/users', async (_req, res) => {
+    const held = new Map<number, number>();
+    for (const slot of runtime.slots()) if (slot.assignment) held.set(slot.assignment.userId, (held.get(slot.assignment.userId) ?? 0) + 1);
+    const users = (await accounts.listUsers()).map((u) => ({ ...u, containers: held.get(u.id) ?? 0 }));
+    res.json({ users });
+  });
+
+  router.delete('/users/:id', async (req, res) => {
+    const admin = adminOf(req);
+    const id = idParam(req.params.id, 'user');
+    if (id === admin.id) throw new RequestError(400, 'you cannot delete your own account');
+    if (!(await accounts.store.userById(id))) throw new RequestError(404, 'no such user');
+    await accounts.lockOut(id);
+    const held = runtime.slots().filter((s) => s.assignment?.userId === id);
+    for (const slot of held) await runtime.release(slot.assignment!.id);
+    await accounts.deleteUser(id);
+    log.info('admin.user_deleted', { admin: admin.username, id, released: held.length });
+    res.json({ ok: true, released: held.map((s) => s.name) });
+  });
+
+  router.get('/pool', (_req, res) => {
+    res.json({ slots: runtime.slots().map((s) => adminSlotView(s, runtime.sinceOf(s.name))), counts: runtime.counts(), sizes: Object.fromEntries(Object.keys(config.types).map((t) => [t, sizeOf(t)])) });
+  });
+
+  router.post('/pool/resize', async (req, res) => {
+    const body = jsonBody(req);
+    const { type } = strings(body, ['type'], 64);
+    knownType(type);
+    const size = integer(body, 'size', 0, capacity(type));
+    res.json({ result: await resize(type, size) });
+  });
+
+  router.post('/pool/add', async (req, res) => {
+    const body = jsonBody(req);
+    const { type } = strings(body, ['type'], 64);
+    knownType(type);
+    const current = sizeOf(type);
+    const count = integer(body, 'count', 1, capacity(type));
+    if (current + count > capacity(type)) throw new RequestError(400, `${type} has ${current} containers; ports ${config.types[type].portStart}-${config.types[type].portEnd} fit ${capacity(type)} at most`);
+    res.json({ result: await resize(type, current + count) });
+  });
+
+  router.post('/pool/reinit', async (_req, res) => {
+    res.json({ result: await runtime.reinit() });
+  });
+
+  router.delete('/containers/:name', async (req, res) => {
+    const slot = runtime.slots().find((s) => s.name === req.params.name);
+    if (!slot) throw new RequestError(404, 'no such container');
+    if (!slot.assignment) throw new RequestError(409, `${slot.name} is not assigned to anyone`);
+    const assignment = await runtime.release(slot.assignment.id);
+    log.info('admin.released', { admin: adminOf(req).username, slot: slot.name, user: assignment.username });
+    res.json({ ok: true, name: slot.name, user: assignment.username });
+  });
+
+  router.get('/monitor', async (_req, res) => {
+    res.json({
+      monitor: runtime.monitor(),
+      sweeps: runtime.recentSweeps(20),
+      recoveries: await store.recentEvents(50, ['recovery', 'moved', 'stranded']),
+    });
+  });
+
+  router.post('/monitor/run', async (_req, res) => {
+    res.json({ sweep: await runtime.runHealthCheck(), monitor: runtime.monitor() });
+  });
+
+  router.post('/monitor/pause', (_req, res) => {
+    res.json({ monitor: runtime.pauseMonitor() });
+  });
+
+  router.post('/monitor/resume', (_req, res) => {
+    res.json({ monitor: runtime.resumeMonitor() });
+  });
+
+  router.put('/monitor/interval', (req, res) => {
+    const seconds = number(jsonBody(req), 'seconds', 1, 86_400);
+    res.json({ monitor: runtime.setHealthInterval(seconds) });
+  });
+
+  return router;
+}

@@ -1,0 +1,67 @@
+/** Accounts over HTTP: register, login/logout, the caller's profile, API tokens and SSH keys. */
+import { Router } from 'express';
+import type { Accounts } from '../accounts.ts';
+import { clearSessionCookie, identityOf, setSessionCookie, userOf } from './auth.ts';
+import { idParam, jsonBody, strings } from './validate.ts';
+
+export function authRoutes(accounts: Accounts): Router {
+  const router = Router();
+
+  router.post('/auth/register', async (req, res) => {
+    const input = strings(jsonBody(req), ['username', 'email', 'password']);
+    const user = await accounts.register(input);
+    res.status(201).json({ user });
+  });
+
+  router.post('/auth/login', async (req, res) => {
+    const { username, password } = strings(jsonBody(req), ['username', 'password']);
+    const session = await accounts.login(username, password, req.ip ?? req.socket.remoteAddress ?? '');
+    setSessionCookie(req, res, session.token);
+    res.json({ user: session.user, expires_at: session.expiresAt.toISOString() });
+  });
+
+  router.post('/auth/logout', async (req, res) => {
+    if (identityOf(req)?.via === 'session') await accounts.logout(req.headers.cookie);
+    clearSessionCookie(req, res);
+    res.json({ ok: true });
+  });
+
+  router.get('/me', (req, res) => {
+    res.json({ user: userOf(req) });
+  });
+
+  router.get('/tokens', async (req, res) => {
+    res.json({ tokens: await accounts.listTokens(userOf(req).id) });
+  });
+
+  router.post('/tokens', async (req, res) => {
+    const user = userOf(req);
+    const { name } = strings(jsonBody(req), ['name'], 64);
+    const created = await accounts.createToken(user.id, name);
+    res.status(201).json({ token: created.token, id: created.id, name: created.name, created_at: created.created_at, note: 'this is the only time the token is shown' });
+  });
+
+  router.delete('/tokens/:id', async (req, res) => {
+    const user = userOf(req);
+    await accounts.revokeToken(user.id, idParam(req.params.id, 'token'));
+    res.json({ ok: true });
+  });
+
+  router.get('/me/keys', async (req, res) => {
+    res.json({ keys: await accounts.listKeys(userOf(req).id) });
+  });
+
+  router.post('/me/keys', async (req, res) => {
+    const user = userOf(req);
+    const { key } = strings(jsonBody(req), ['key'], 16 * 1024);
+    res.status(201).json({ key: await accounts.addKey(user.id, key) });
+  });
+
+  router.delete('/me/keys/:id', async (req, res) => {
+    const user = userOf(req);
+    await accounts.deleteKey(user.id, idParam(req.params.id, 'key'));
+    res.json({ ok: true });
+  });
+
+  return router;
+}

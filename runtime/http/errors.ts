@@ -1,0 +1,50 @@
+/**
+ * The one error path of the API: every failure becomes `{ "error": "…" }` with its status.
+ * Expected refusals are RequestErrors (status + sentence); body-parser failures are mapped to
+ * 400/413/415; anything else is logged with its stack and answered 500 without details.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from '../logger.ts';
+import { RequestError } from '../pool-runtime.ts';
+
+export { RequestError };
+
+const PARSER_ERRORS: Record<string, [number, string]> = {
+  'entity.parse.failed': [400, 'the request body is not valid JSON'],
+  'entity.too.large': [413, 'the request body is too large'],
+  'encoding.unsupported': [415, 'unsupported content encoding'],
+  'charset.unsupported': [415, 'unsupported charset'],
+  'request.aborted': [400, 'the request was aborted'],
+  'request.size.invalid': [400, 'the request body is shorter or longer than its Content-Length'],
+};
+
+export const apiNotFound: RequestHandler = (req, res) => {
+  res.status(404).json({ error: `no such API route: ${req.method} ${req.baseUrl}${req.path}` });
+};
+
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    let status = 500;
+    let message = 'internal error; the server log has the details';
+    if (error instanceof RequestError) {
+      status = error.status;
+      message = error.message;
+      const retryAfter = (error as RequestError & { retryAfter?: number }).retryAfter;
+      if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
+      if ((error as RequestError & { closeConnection?: boolean }).closeConnection) res.setHeader('Connection', 'close');
+    } else if (typeof error?.type === 'string' && PARSER_ERRORS[error.type]) {
+      [status, message] = PARSER_ERRORS[error.type];
+    } else if (error?.expose === true && Number.isInteger(error.status) && error.status >= 400 && error.status < 500) {
+      status = error.status;
+      message = String(error.message);
+    }
+    if (status >= 500) {
+      log.error('http.error', { method: req.method, path: req.originalUrl.split('?')[0], status, error: error instanceof Error ? error.stack : String(error) });
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.status(status).json({ error: message });
+  };
+}

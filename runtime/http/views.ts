@@ -1,0 +1,68 @@
+/** What the API (and the socket layer) shows of a slot: one shape for users, one for admins. */
+import type { SlotState, SlotView } from '../../machines/types.ts';
+import type { Config } from '../config.ts';
+import { SSH_LOGIN } from '../pool-actors.ts';
+
+export interface ContainerView {
+  /** The assignment id: what the user's routes take as :id. */
+  id: number | null;
+  name: string;
+  type: string;
+  status: SlotState;
+  phase: string;
+  host_port: number;
+  /** Web types: where the container answers. */
+  url?: string;
+  /** The ssh type: the command that logs in. */
+  ssh?: string;
+  created_at: string | null;
+}
+
+export function containerView(slot: SlotView, config: Pick<Config, 'publicHost' | 'types'>): ContainerView {
+  const host = config.publicHost.includes(':') && !config.publicHost.startsWith('[') ? `[${config.publicHost}]` : config.publicHost;
+  const access = config.types[slot.type]?.protocol === 'ssh'
+    ? { ssh: `ssh -p ${slot.hostPort} ${SSH_LOGIN}@${host}` }
+    : { url: `http://${host}:${slot.hostPort}/` };
+  return {
+    id: slot.assignment?.id ?? null,
+    name: slot.name,
+    type: slot.type,
+    status: slot.state,
+    phase: slot.phase,
+    host_port: slot.hostPort,
+    ...access,
+    created_at: slot.assignment ? new Date(slot.assignment.createdAt).toISOString() : null,
+  };
+}
+
+export interface AdminSlotView {
+  name: string;
+  type: string;
+  index: number;
+  state: SlotState;
+  phase: string;
+  host_port: number;
+  container_id: string | null;
+  owner: string | null;
+  owner_id: number | null;
+  assignment_id: number | null;
+  since: string | null;
+  error: string | null;
+}
+
+export function adminSlotView(slot: SlotView, since: number | null): AdminSlotView {
+  return {
+    name: slot.name,
+    type: slot.type,
+    index: slot.index,
+    state: slot.state,
+    phase: slot.phase,
+    host_port: slot.hostPort,
+    container_id: slot.containerId?.slice(0, 12) ?? null,
+    owner: slot.assignment?.username ?? null,
+    owner_id: slot.assignment?.userId ?? null,
+    assignment_id: slot.assignment?.id ?? null,
+    since: since === null ? null : new Date(since).toISOString(),
+    error: slot.error,
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * A container's log (`logs:subscribe` → `logs:data` … `logs:end`) and its CPU, memory and
+ * network numbers (`stats:subscribe` → `stats:sample` about once a second … `stats:end`),
+ * for the container's holder and admins. Lines and samples go only to the socket that asked.
+ */
+import { randomUUID } from 'node:crypto';
+import type { LogLine } from '../../shared/console-events.ts';
+import { usageOf, type Subscription, type Usage } from '../console.ts';
+import { InputError, wholeNumber, type AccessContext, type AccessSocket, type Session, type SessionKind, type Target } from './container-access.ts';
+
+const MAX_TAIL = 5000;
+/** Lines are sent in batches of at most this many, so a long tail does not make one huge packet. */
+const BATCH = 500;
+
+export function registerStreams(socket: AccessSocket, ctx: AccessContext): void {
+  const { sessions, log } = ctx;
+  const max = ctx.deps.streamsPerSocket ?? 8;
+  const cpuLimit = (() => {
+    const nano = ctx.deps.runtime.deps.config.limits?.nanoCpus;
+    return nano ? nano / 1e9 : null;
+  })();
+
+  /** Register a session whose Docker stream `open` starts; `end` stops it and says why. */
+  async function start(kind: SessionKind, target: Target, open: (handle: string, end: (reason: string) => void) => Promise<Subscription>, ended: (handle: string, reason: string) => void) {
+    const handle = `${kind[0]}-${randomUUID()}`;
+    let subscription: Subscription | null = null;
+    let done = false;
+    const end = async (reason: string) => {
+      if (done) return;
+      done = true;
+      sessions.delete(handle);
+      subscription?.stop();
+      ended(handle, reason);
+      log.debug(`${kind}.ended`, { slot: target.slot.name, user: target.user.username, reason });
+    };
+    const session: Session = { handle, kind, socketId: socket.id, slot: target.slot.name, assignmentId: target.slot.assignment!.id, containerId: target.containerId, end };
+    sessions.add(session);
+    try {
+      subscription = await open(handle, (reason) => void end(reason));
+    } catch (error) {
+      done = true;
+      sessions.delete(handle);
+      throw error;
+    }
+    if (done) subscription.stop();
+    else if (!socket.connected) await end('the connection closed');
+    log.debug(`${kind}.started`, { slot: target.slot.name, user: target.user.username });
+    return { handle };
+  }
+
+  ctx.on(socket, 'logs:subscribe', async (payload) => {
+    const tail = wholeNumber(payload.tail, 'tail', 0, MAX_TAIL, 200);
+    if (payload.follow !== undefined && typeof payload.follow !== 'boolean') throw new InputError('follow must be true or false');
+    const follow = payload.follow !== false;
+    const target = await ctx.authorize(socket, payload.id);
+    ctx.limit(socket, ['logs', 'stats'], max, 'log and stats streams');
+    return start(
+      'logs',
+      target,
+      (handle, end) =>
+        ctx.console!.logs(
+          target.containerId,
+          { tail, follow },
+          (lines: LogLine[]) => {
+            for (let i = 0; i < lines.length; i += BATCH) socket.emit('logs:data', { handle, lines: lines.slice(i, i + BATCH) });
+          },
+          (error) => end(error ? `the log stream broke: ${error}` : follow ? 'the container stopped' : 'end of the log'),
+        ),
+      (handle, reason) => socket.emit('logs:end', { handle, reason }),
+    );
+  });
+
+  ctx.on(socket, 'stats:subscribe', async (payload) => {
+    const target = await ctx.authorize(socket, payload.id);
+    ctx.limit(socket, ['logs', 'stats'], max, 'log and stats streams');
+    let previous: Usage | null = null;
+    return start(
+      'stats',
+      target,
+      (handle, end) =>
+        ctx.console!.stats(
+          target.containerId,
+          (raw) => {
+            previous = usageOf(raw, previous);
+            socket.emit('stats:sample', { handle, cpuLimit, ...previous });
+          },
+          (error) => end(error ?? 'the container stopped'),
+        ),
+      (handle, reason) => socket.emit('stats:end', { handle, reason }),
+    );
+  });
+
+  for (const kind of ['logs', 'stats'] as const) {
+    ctx.on(socket, `${kind}:unsubscribe`, async (payload) => {
+      await sessions.mine(socket, payload.handle, kind).end('unsubscribed');
+      return true as const;
+    });
+  }
+}

@@ -1,0 +1,35 @@
+import { io } from 'socket.io-client';
+import { startTestDeck } from '/work/main/test/support/server.ts';
+import { newTokenUser } from '/work/main/test/integration/client.ts';
+import { docker } from '/work/main/test/support/docker.ts';
+const deck = await startTestDeck({ POOLDECK_POOL: 'nginx=1,ssh=1' });
+try {
+  const u = await newTokenUser(deck);
+  const c = (await u.post('/api/containers', { type: 'nginx' })).body.container;
+  const s = io(deck.url, { auth: { token: u.token }, transports: ['websocket'], reconnection: false });
+  await new Promise<void>((res, rej) => { s.once('connect', () => res()); s.once('connect_error', rej); });
+  const ask = (e: string, p: unknown) => (s.timeout(20000) as any).emitWithAck(e, p);
+  let out = '';
+  s.on('terminal:output', (p: any) => { out += p.data; });
+  s.on('terminal:exit', (p: any) => console.log('exit', p));
+  const t0 = Date.now();
+  const opened = await ask('terminal:open', { id: c.id, cols: 100, rows: 30 });
+  console.log('opened', opened, Date.now() - t0);
+  s.emit('terminal:input', { handle: opened.data.handle, data: 'id; pwd; stty size; ls /srv/www; sleep 1000 &\n' });
+  await new Promise((r) => setTimeout(r, 1500));
+  console.log(JSON.stringify(out));
+  console.log(await docker('top', c.name));
+  const logs: any[] = [];
+  s.on('logs:data', (p: any) => logs.push(...p.lines));
+  s.on('logs:end', (p: any) => console.log('logs end', p));
+  console.log(await ask('logs:subscribe', { id: c.id, tail: 5 }));
+  await fetch(`${c.url}probe-123`);
+  s.on('stats:sample', (p: any) => console.log('stats', JSON.stringify(p)));
+  console.log(await ask('stats:subscribe', { id: c.id }));
+  await new Promise((r) => setTimeout(r, 2500));
+  console.log('logs', logs);
+  const t1 = Date.now();
+  console.log(await ask('terminal:close', { handle: opened.data.handle }), Date.now() - t1);
+  console.log(await docker('top', c.name));
+  s.close();
+} finally { await deck.destroy(); }
