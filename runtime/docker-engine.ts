@@ -65,6 +65,12 @@ export class DockerodeEngine implements ContainerEngine {
     return this.network;
   }
 
+  /** The pool network's subnets (for the control-plane guard). */
+  async networkSubnets(): Promise<string[]> {
+    const info = await this.docker.getNetwork(this.network).inspect();
+    return ((info.IPAM?.Config ?? []) as Array<{ Subnet?: string }>).map((c) => c.Subnet).filter((s): s is string => Boolean(s));
+  }
+
   async list(): Promise<ObservedContainer[]> {
     const containers = await this.docker.listContainers({ all: true, filters: { label: [`${POOL_LABEL}=${this.poolName}`] } });
     return containers.map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), running: c.State === 'running' }));

@@ -12,6 +12,7 @@ import type { ContainerEngine } from './engine.ts';
 import { createHttpApp } from './http/app.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { PoolRuntime } from './pool-runtime.ts';
+import { guardFromSubnets } from './pool-guard.ts';
 import { waitUntilServing } from './probe.ts';
 import { SlotFiles } from './slot-files.ts';
 import { openDb, type Db } from './store/db.ts';
@@ -38,10 +39,12 @@ export async function startPooldeck(config: Config, options: StartOptions = {}):
   const log = options.log ?? createLogger(config.logLevel, { pool: config.poolName });
   const db = await openDb(path.join(config.dataDir, 'pooldeck.sqlite'));
   let engine = options.engine;
+  let poolSubnets: string[] = [];
   if (!engine) {
     const docker = new DockerodeEngine(config.poolName, log);
     await docker.ping();
     await docker.ensureNetwork();
+    poolSubnets = await docker.networkSubnets();
     engine = docker;
   }
   const store = new SqlitePoolStore(db, config.poolName);
@@ -59,6 +62,7 @@ export async function startPooldeck(config: Config, options: StartOptions = {}):
   const state = { ready: false, error: null as string | null };
   const app = await createHttpApp({ config, db, runtime, store, files, engine, log, accounts, state });
   const http = createServer(app.handler);
+  guardFromSubnets(http, poolSubnets, log);
   await app.attach?.(http);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
