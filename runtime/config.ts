@@ -66,7 +66,7 @@ export const DEFAULT_TYPES: Record<string, ContainerTypeSpec> = {
   apache: { type: 'apache', image: 'pooldeck/apache:latest', containerPort: 80, portStart: 8100, portEnd: 8199, protocol: 'http', filesMount: '/srv/www', filesReadOnly: true, capAdd: [], uploadExtensions: WEB_EXTENSIONS },
   python: { type: 'python', image: 'pooldeck/python:latest', containerPort: 8000, portStart: 8200, portEnd: 8299, protocol: 'http', filesMount: '/srv/www', filesReadOnly: true, capAdd: [], uploadExtensions: [...WEB_EXTENSIONS, '.py'] },
   node: { type: 'node', image: 'pooldeck/node:latest', containerPort: 3000, portStart: 8300, portEnd: 8399, protocol: 'http', filesMount: '/srv/www', filesReadOnly: true, capAdd: [], uploadExtensions: [...WEB_EXTENSIONS, '.cjs', '.ts'] },
-  ssh: { type: 'ssh', image: 'pooldeck/ssh:latest', containerPort: 22, portStart: 2200, portEnd: 2210, protocol: 'ssh', filesMount: '/srv/www', filesReadOnly: true, capAdd: ['CHOWN', 'SETUID', 'SETGID', 'SYS_CHROOT', 'AUDIT_WRITE', 'NET_BIND_SERVICE', 'DAC_OVERRIDE', 'FOWNER', 'KILL'], uploadExtensions: [...WEB_EXTENSIONS, '.sh', '.py', '.tar', '.gz', '.zip', '.conf', '.yaml', '.yml'] },
+  ssh: { type: 'ssh', image: 'pooldeck/ssh:latest', containerPort: 22, portStart: 2200, portEnd: 2210, protocol: 'ssh', filesMount: '/srv/www', filesReadOnly: true, capAdd: ['CHOWN', 'SETUID', 'SETGID', 'SYS_CHROOT', 'AUDIT_WRITE'], uploadExtensions: [...WEB_EXTENSIONS, '.sh', '.py', '.tar', '.gz', '.zip', '.conf', '.yaml', '.yml'] },
 };
 
 export const DEFAULT_SIZES = 'nginx=5,apache=3,python=3,node=2,ssh=2';

@@ -269,8 +269,9 @@ if [ ${#failed[@]} -gt 0 ]; then
   die "failed: ${failed[*]} (logs kept in $LOGDIR)"
 fi
 
-# Old builds of our images left dangling by a rebuild (never ones in use).
+# Old builds of our images and base left dangling by a rebuild (never ones in use).
 docker image prune -f --filter label=pooldeck.image >/dev/null 2>&1 || true
+docker image prune -f --filter label=pooldeck.base >/dev/null 2>&1 || true
 rm -rf "$LOGDIR"
 
 for t in "${to_build[@]}"; do

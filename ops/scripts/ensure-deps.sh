@@ -4,6 +4,12 @@
 # Runs `npm ci` (or `npm install` when there is no package-lock.json) when
 # node_modules is missing or older than the lockfile (package.json without a
 # lockfile). Prints nothing when there is nothing to do.
+#
+# "Age of node_modules" is that of npm's hidden lockfile
+# node_modules/.package-lock.json, which every npm install/ci rewrites at its
+# end; the directory's own mtime only changes when a top-level entry is added
+# or removed (`npm install some-pkg@other-version` leaves it older than
+# package-lock.json, which would trigger a needless full `npm ci`).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -25,10 +31,13 @@ else
   cmd=(npm install)
 fi
 
+stamp=node_modules/.package-lock.json
+[ -f "$stamp" ] || stamp=node_modules
+
 if [ ! -d node_modules ]; then
   reason="node_modules missing"
-elif [ "$manifest" -nt node_modules ]; then
-  reason="$manifest is newer than node_modules"
+elif [ "$manifest" -nt "$stamp" ]; then
+  reason="$manifest is newer than $stamp"
 else
   exit 0
 fi
@@ -38,7 +47,10 @@ command -v npm >/dev/null 2>&1 || die "npm not found (Node.js >= 20 is required)
 log "$reason: running ${cmd[*]}"
 start=$SECONDS
 "${cmd[@]}" --no-audit --no-fund
-# npm does not always touch the node_modules directory itself (e.g. when only
-# versions change): mark it fresh so the next run is a no-op.
+# Make sure the next run sees node_modules as fresh (npm install without a
+# lockfile writes package-lock.json too, possibly after the hidden one).
 touch node_modules
+if [ -f node_modules/.package-lock.json ]; then
+  touch node_modules/.package-lock.json
+fi
 log "done in $((SECONDS - start))s"

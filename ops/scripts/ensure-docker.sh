@@ -33,17 +33,33 @@ as_root() {
 docker_ok() { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }
 
 # --- container stats (added for the logs/stats streams) ----------------------
-# On cgroup v1 hosts that leave the perf_event controller unmounted (seen on
-# Firecracker VMs), containerd cannot load a container's cgroups and
-# `docker stats` reports nothing but zeros. Mount it where the directory exists.
-if [ -r /proc/cgroups ] && [ -d /sys/fs/cgroup/perf_event ] &&
-  awk '$1 == "perf_event" && $2 == 0 && $4 == 1 { found = 1 } END { exit !found }' /proc/cgroups &&
-  ! grep -q ' /sys/fs/cgroup/perf_event ' /proc/self/mountinfo; then
-  log "mounting the perf_event cgroup controller (docker stats needs it)"
-  as_root mount -t cgroup -o perf_event cgroup /sys/fs/cgroup/perf_event ||
-    log "could not mount perf_event; container stats may read as zero"
-fi
-# --- end container stats ------------------------------------------------------
+# containerd loads a container's cgroups from every v1 hierarchy the kernel
+# lists for it; when one of those hierarchies is not mounted in our mount
+# namespace (seen on Firecracker VMs: perf_event, hugetlb, net_cls,net_prio),
+# it fails and `docker stats` reports nothing but zeros. Mount each controller
+# set that has a directory under /sys/fs/cgroup but no mount. Safe to repeat.
+mount_cgroup_controllers() {
+  [ -r /proc/cgroups ] && [ -r /proc/self/mountinfo ] || return 0
+  # cgroup v1 only: v2-only hosts have one unified mount and nothing to do.
+  grep -q ' - cgroup cgroup ' /proc/self/mountinfo || return 0
+  local dir set first
+  for dir in /sys/fs/cgroup/*; do
+    [ -d "$dir" ] && [ ! -L "$dir" ] || continue
+    set=${dir##*/}
+    case $set in unified | systemd | name=*) continue ;; esac
+    first=${set%%,*}
+    # A kernel controller, enabled?
+    awk -v c="$first" '$1 == c && $4 == 1 { found = 1 } END { exit !found }' /proc/cgroups || continue
+    # Already mounted (here or at another path)?
+    if awk -v c="$first" '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i+1) == "cgroup") { n = split($(i+3), o, ","); for (j = 1; j <= n; j++) if (o[j] == c) found = 1 } break } } END { exit !found }' /proc/self/mountinfo; then
+      continue
+    fi
+    log "mounting the $set cgroup controller (docker stats needs it)"
+    as_root mount -t cgroup -o "$set" cgroup "$dir" ||
+      log "could not mount $set; container stats may read as zero"
+  done
+}
+mount_cgroup_controllers
 
 # Fast path: nothing to do.
 if docker_ok; then
