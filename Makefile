@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 SCRIPTS := ops/scripts
 
-.PHONY: help deps engine images images-if-missing ui run test test-unit chaos bench up provision ssh destroy lint-ops
+.PHONY: help deps engine images images-if-missing ui run test test-unit chaos chaos-dockerd bench up provision ssh destroy lint-ops
 
 help:
 	@echo "make run      install what is missing, build images if needed, start Pooldeck on :5000"
@@ -37,7 +37,11 @@ test-unit: deps
 	@npx ava 'test/unit/**/*.test.ts'
 
 chaos: deps images-if-missing
-	@npx ava 'test/chaos/**/*.test.ts'
+	@npx ava --config ava.chaos.config.js
+
+# Restarts the machine's dockerd: every container on it stops. Never while others use the engine.
+chaos-dockerd: deps images-if-missing
+	@POOLDECK_CHAOS_DOCKERD=1 npx ava --config ava.chaos.config.js test/chaos/dockerd-restart.test.ts
 
 bench: deps images-if-missing
 	@npm run --silent bench

@@ -75,7 +75,8 @@ export function checkPassword(password: string): void {
 
 export class Accounts {
   readonly store: AccountsStore;
-  readonly throttle = new LoginThrottle();
+  /** Replaceable so tests can drive it with their own clock. */
+  throttle = new LoginThrottle();
   /** Compared against when the user does not exist, so a miss costs as much as a wrong password. */
   private readonly dummyHash = bcrypt.hashSync(randomBytes(16).toString('hex'), BCRYPT_ROUNDS);
 

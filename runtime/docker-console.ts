@@ -14,7 +14,7 @@ const SHELL = 'if [ -x /bin/bash ]; then exec /bin/bash -l; fi; exec /bin/sh -l'
  * Docker cannot kill an exec, so every terminal's shell carries `POOLDECK_TERMINAL=<marker>` in
  * its environment, inherited by all it starts. Closing finds those processes through /proc
  * (readable for processes of the same user, which is who this runs as), hangs them up, and kills
- * what is left a second later. Uses only sh, tr and grep: present in Debian and busybox images.
+ * what is still alive a second later. Uses only sh, tr and grep: present in Debian and busybox images.
  */
 const HANG_UP = `
 m="POOLDECK_TERMINAL=$1"
@@ -26,8 +26,15 @@ for d in /proc/[0-9]*; do
 done
 [ -n "$pids" ] || exit 0
 kill -HUP $pids 2>/dev/null
-sleep 1
-kill -KILL $pids 2>/dev/null
+i=0
+while [ $i -lt 10 ]; do
+  alive=""
+  for p in $pids; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
+  [ -n "$alive" ] || exit 0
+  sleep 0.1 2>/dev/null || sleep 1
+  i=$((i + 1))
+done
+kill -KILL $alive 2>/dev/null
 exit 0
 `;
 

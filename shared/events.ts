@@ -5,7 +5,8 @@
  * argument and is answered with `{ data }` or `{ error }` (a sentence meant for people).
  * The server validates every payload at run time: these types describe, they do not protect.
  *
- * This file imports nothing, so the browser bundle and the server can both use it.
+ * This file imports nothing but types from its sibling shared/console-events.ts, so the
+ * browser bundle and the server can both use it.
  */
 
 // Into the container (terminal, logs, stats): shared/console-events.ts (types only).
@@ -16,6 +17,9 @@ export type AckFn<T> = (response: Ack<T>) => void;
 
 export type SlotState = 'available' | 'assigned' | 'failed' | 'stopped';
 export const SLOT_STATES: readonly SlotState[] = ['available', 'assigned', 'failed', 'stopped'];
+
+/** Why the pool takes a container back on its own: `idle` (unused too long) or `lifetime` (held too long). */
+export type ExpiryReason = 'idle' | 'lifetime';
 
 /** Counts of containers per type and state, e.g. `{ nginx: { available: 3, assigned: 2, ... } }`. */
 export type PoolCounts = Record<string, Record<SlotState, number>>;
@@ -182,6 +186,10 @@ export interface ServerToClientEvents extends ConsoleServerEvents {
   'container:moved': (payload: { id: number; from: string; to: string }) => void;
   /** One of your containers cannot be rebuilt right now; the pool keeps trying. */
   'container:stranded': (payload: { id: number; name: string; message: string }) => void;
+  /** One of your containers will be released at `deadline` (ms since epoch): unused too long, or at its maximum lifetime. */
+  'container:expiring': (payload: { id: number; name: string; reason: ExpiryReason; deadline: number }) => void;
+  /** One of your containers was released by the pool's policy. */
+  'container:expired': (payload: { id: number; name: string; reason: ExpiryReason }) => void;
   'pool:counts': (counts: PoolCounts) => void;
   /** Admins: any slot of the pool changed. */
   'slot:updated': (slot: AdminSlot) => void;

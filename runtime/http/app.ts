@@ -72,10 +72,8 @@ export async function createHttpApp(deps: AppDeps): Promise<HttpApp> {
   api.use(identify(accounts));
   api.use(csrfGuard);
   api.use((req, _res, next) => {
-    // The pool answers once it has started; accounts work before that.
-    if (!deps.state.ready && !req.path.startsWith('/auth/') && req.path !== '/me') {
-      res503(deps.state.error);
-    }
+    // Routes that need the pool answer once it has started; accounts work before that.
+    if (!deps.state.ready && /^\/(pool|containers|admin)(\/|$)/.test(req.path)) res503(deps.state.error);
     next();
   });
   api.use(authRoutes(accounts));
@@ -108,6 +106,10 @@ export async function createHttpApp(deps: AppDeps): Promise<HttpApp> {
   return {
     handler: app,
     attach(server) {
+      // Keep idle connections longer than clients and proxies do (undici: server hint - 1 s,
+      // nginx/ALB: 60 s), so a client never reuses a socket the server is closing that moment.
+      server.keepAliveTimeout = 65_000;
+      server.headersTimeout = 66_000;
       realtime = attachRealtime(server, { runtime, config, log, authenticate: accounts.authenticate, ready: () => deps.state.ready });
     },
     async close() {

@@ -16,6 +16,7 @@ export function authRoutes(accounts: Accounts): Router {
   router.post('/auth/login', async (req, res) => {
     const { username, password } = strings(jsonBody(req), ['username', 'password']);
     const session = await accounts.login(username, password, req.ip ?? req.socket.remoteAddress ?? '');
+    await accounts.logout(req.headers.cookie); // a session this browser held before ends here
     setSessionCookie(req, res, session.token);
     res.json({ user: session.user, expires_at: session.expiresAt.toISOString() });
   });

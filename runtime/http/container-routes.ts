@@ -31,7 +31,11 @@ export function ownedSlot(req: Request, runtime: PoolRuntime): { slot: SlotView;
 
 export function containerRoutes({ config, runtime, store, uploads }: ContainerRouteDeps): Router {
   const router = Router();
-  const stillHeld = (assignmentId: number, userId: number) => () => runtime.slotOfAssignment(assignmentId)?.assignment?.userId === userId;
+  /** Right before an upload is moved into place: the same slot still holds the caller's assignment. */
+  const stillHeld = (assignmentId: number, userId: number, slotName: string) => () => {
+    const now = runtime.slotOfAssignment(assignmentId);
+    return now?.name === slotName && now.assignment?.userId === userId;
+  };
 
   router.get('/pool', (req, res) => {
     userOf(req);
@@ -83,7 +87,7 @@ export function containerRoutes({ config, runtime, store, uploads }: ContainerRo
 
   router.post('/containers/:id/files', async (req, res) => {
     const { slot, assignmentId, userId } = ownedSlot(req, runtime);
-    const files = await uploads.upload(req, slot, stillHeld(assignmentId, userId));
+    const files = await uploads.upload(req, slot, stillHeld(assignmentId, userId, slot.name));
     res.status(201).json({ files });
   });
 

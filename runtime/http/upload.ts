@@ -189,8 +189,11 @@ export class SlotUploads {
           }
         });
         req.resume();
-        if (req.readableEnded) settle();
-        else req.once('end', settle);
+        if (req.readableEnded || req.destroyed) settle();
+        else {
+          req.once('end', settle);
+          req.once('close', settle); // an aborted request never ends
+        }
       };
 
       req.once('aborted', () => fail(new RequestError(400, 'the upload was aborted')));

@@ -100,7 +100,13 @@ export interface AccessContext {
   authorize(socket: AccessSocket, id: unknown): Promise<Target>;
   /** Register a handler: validate → act → acknowledge, errors sanitised. */
   on<R>(socket: AccessSocket, event: keyof ClientToServerEvents, run: (payload: Record<string, unknown>) => Promise<R> | R): void;
-  limit(socket: AccessSocket, kinds: SessionKind[], max: number, what: string): void;
+  /**
+   * Refuse when the socket already has `max` sessions of these kinds; otherwise hold a place
+   * for one more until the returned function is called (so concurrent opens cannot overshoot).
+   */
+  reserve(socket: AccessSocket, kinds: SessionKind[], max: number, what: string): () => void;
+  /** Run a Docker call; its failure is logged and answered with `sentence`. */
+  docker<T>(sentence: string, fn: () => Promise<T>): Promise<T>;
 }
 
 export function record(raw: unknown): Record<string, unknown> {
@@ -124,6 +130,8 @@ export function attachContainerAccess(io: AccessServer, deps: ContainerAccessDep
   const { runtime, log, authenticate } = deps;
   const sessions = new Sessions();
   const console = consoleOf(deps);
+  /** Opens in progress per socket and kind, counted against the limits. */
+  const reserved = new Map<string, number>();
 
   function publicMessage(event: string, error: unknown): string {
     if (error instanceof RequestError || error instanceof InputError) return error.message;
@@ -166,8 +174,28 @@ export function attachContainerAccess(io: AccessServer, deps: ContainerAccessDep
         }
       });
     },
-    limit(socket, kinds, max, what) {
-      if (sessions.count(socket.id, kinds) >= max) throw new RequestError(429, `at most ${max} ${what} at once per connection; close one first`);
+    reserve(socket, kinds, max, what) {
+      const key = `${socket.id}:${kinds.join(',')}`;
+      const held = reserved.get(key) ?? 0;
+      if (sessions.count(socket.id, kinds) + held >= max) throw new RequestError(429, `at most ${max} ${what} at once per connection; close one first`);
+      reserved.set(key, held + 1);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const left = (reserved.get(key) ?? 1) - 1;
+        if (left > 0) reserved.set(key, left);
+        else reserved.delete(key);
+      };
+    },
+    async docker(sentence, fn) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (error instanceof RequestError) throw error;
+        log.warn('container_access.docker_failed', { sentence, error: error instanceof Error ? error.message : String(error) });
+        throw new RequestError(502, sentence);
+      }
     },
   };
 

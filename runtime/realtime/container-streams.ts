@@ -22,6 +22,7 @@ export function registerStreams(socket: AccessSocket, ctx: AccessContext): void 
 
   /** Register a session whose Docker stream `open` starts; `end` stops it and says why. */
   async function start(kind: SessionKind, target: Target, open: (handle: string, end: (reason: string) => void) => Promise<Subscription>, ended: (handle: string, reason: string) => void) {
+    const release = ctx.reserve(socket, ['logs', 'stats'], max, 'log and stats streams');
     const handle = `${kind[0]}-${randomUUID()}`;
     let subscription: Subscription | null = null;
     let done = false;
@@ -35,8 +36,9 @@ export function registerStreams(socket: AccessSocket, ctx: AccessContext): void 
     };
     const session: Session = { handle, kind, socketId: socket.id, slot: target.slot.name, assignmentId: target.slot.assignment!.id, containerId: target.containerId, end };
     sessions.add(session);
+    release();
     try {
-      subscription = await open(handle, (reason) => void end(reason));
+      subscription = await ctx.docker(`could not read the ${kind === 'logs' ? 'logs' : 'numbers'} of ${target.slot.name}; try again in a moment`, () => open(handle, (reason) => void end(reason)));
     } catch (error) {
       done = true;
       sessions.delete(handle);
@@ -53,7 +55,6 @@ export function registerStreams(socket: AccessSocket, ctx: AccessContext): void 
     if (payload.follow !== undefined && typeof payload.follow !== 'boolean') throw new InputError('follow must be true or false');
     const follow = payload.follow !== false;
     const target = await ctx.authorize(socket, payload.id);
-    ctx.limit(socket, ['logs', 'stats'], max, 'log and stats streams');
     return start(
       'logs',
       target,
@@ -72,7 +73,6 @@ export function registerStreams(socket: AccessSocket, ctx: AccessContext): void 
 
   ctx.on(socket, 'stats:subscribe', async (payload) => {
     const target = await ctx.authorize(socket, payload.id);
-    ctx.limit(socket, ['logs', 'stats'], max, 'log and stats streams');
     let previous: Usage | null = null;
     return start(
       'stats',

@@ -151,7 +151,7 @@ export class Inspector {
           seq: ++this.seq,
           at: entry.updatedAt,
           actor: entry.id,
-          type: event.event.type,
+          type: this.eventName(entry, event.event.type),
           source: this.sourceName(event.event),
           state,
           changed: before !== state,
@@ -180,10 +180,27 @@ export class Inspector {
     visit(root);
   }
 
+  /** XState's internal event names made readable: `done: persistAssignment`, `after retryDelay`. */
+  private eventName(entry: Entry, type: string): string {
+    const settled = /^xstate\.(done|error)\.actor\.(.+)$/.exec(type);
+    if (settled) {
+      let src = settled[2];
+      for (const other of this.entries.values()) {
+        if (other.parent === entry.id && other.name === settled[2]) src = other.src;
+      }
+      return `${settled[1]}: ${src}`;
+    }
+    const after = /^xstate\.after\.([^.]+)\./.exec(type);
+    if (after) return `after ${after[1]}`;
+    return type;
+  }
+
   private sourceName(event: object): string | null {
     const sessionId = this.sources.get(event);
     if (!sessionId) return null;
-    return this.entries.get(sessionId)?.name ?? sessionId;
+    const source = this.entries.get(sessionId);
+    if (!source) return sessionId;
+    return source.machine ? source.name : source.src;
   }
 
   private register(ref: AnyActorRef): Entry {

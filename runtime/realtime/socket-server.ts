@@ -46,14 +46,14 @@ export interface Credentials {
 
 export interface RealtimeDeps {
   runtime: PoolRuntime;
-  config: Pick<Config, 'publicHost' | 'types'>;
+  config: Pick<Config, 'publicHost' | 'types'> & Partial<Pick<Config, 'trustProxy'>>;
   log: Logger;
   authenticate: (credentials: Credentials) => Promise<RealtimeUser | null>;
   /** False while the pool is starting: commands are refused with a sentence. */
   ready?: () => boolean;
   /** How often inspector batches go out (ms). */
   inspectEveryMs?: number;
-  /** How often every socket's credentials are checked again (ms). */
+  /** How often every socket's credentials are checked again (ms); a logged-out or deleted user is disconnected within this time. */
   recheckMs?: number;
 }
 
@@ -116,6 +116,7 @@ export function adminSlot(slot: SlotView, since: number | null): AdminSlot {
   return { ...adminSlotView(slot, since), assigned_at: iso(slot.assignment?.createdAt) };
 }
 
+// The runtime's records already have the wire shape; these make the compiler keep them so.
 const sweepView = (s: SweepRecord): SweepView => s;
 const monitorView = (m: MonitorStatus): MonitorView => m;
 
@@ -127,12 +128,17 @@ function credentialsOf(handshake: IoSocket['handshake']): Credentials {
   return { cookie: handshake.headers.cookie };
 }
 
-/** A browser sends Origin with every cross-site request; a cookie-authenticated socket must come from here. */
-function sameOrigin(headers: IoSocket['handshake']['headers']): boolean {
+/**
+ * A browser sends Origin with every cross-site request; a cookie-authenticated socket must come
+ * from here. Behind a trusted proxy (POOLDECK_TRUST_PROXY) "here" is X-Forwarded-Host, as for HTTP.
+ */
+function sameOrigin(headers: IoSocket['handshake']['headers'], trustProxy: unknown): boolean {
   const origin = headers.origin;
   if (!origin) return true;
+  const forwarded = trustProxy ? String(headers['x-forwarded-host'] ?? '').split(',')[0].trim() : '';
+  const host = (forwarded || String(headers.host ?? '')).toLowerCase();
   try {
-    return new URL(origin).host.toLowerCase() === String(headers.host ?? '').toLowerCase();
+    return new URL(origin).host.toLowerCase() === host;
   } catch {
     return false;
   }
@@ -157,7 +163,7 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
 
   io.use(async (socket, next) => {
     const credentials = credentialsOf(socket.handshake);
-    if (credentials.cookie !== undefined && !sameOrigin(socket.handshake.headers)) {
+    if (credentials.cookie !== undefined && !sameOrigin(socket.handshake.headers, config.trustProxy)) {
       log.warn('socket.refused', { reason: 'cross-origin', origin: socket.handshake.headers.origin });
       return next(new Error('cross-site connection refused'));
     }
@@ -355,6 +361,10 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
     io.to(userRoom(e.assignment.userId)).emit('container:moved', { id: e.assignment.id, from: e.from, to: e.to });
   const onStranded = (e: RuntimeEvents['stranded'][0]) =>
     io.to(userRoom(e.assignment.userId)).emit('container:stranded', { id: e.assignment.id, name: e.name, message: e.message });
+  const onExpiring = (e: RuntimeEvents['expiring'][0]) =>
+    io.to(userRoom(e.assignment.userId)).emit('container:expiring', { id: e.assignment.id, name: e.name, reason: e.reason, deadline: e.deadline });
+  const onExpired = (e: RuntimeEvents['expired'][0]) =>
+    io.to(userRoom(e.assignment.userId)).emit('container:expired', { id: e.assignment.id, name: e.name, reason: e.reason });
   const onSweep = (s: SweepRecord) => io.to('admins').emit('monitor:sweep', sweepView(s));
   const onMonitor = (m: MonitorStatus) => io.to('admins').emit('monitor:status', monitorView(m));
   const onInspect = (e: RuntimeEvents['inspect'][0]) => inspector.observe(e);
@@ -364,6 +374,8 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
   runtime.on('recovery', onRecovery);
   runtime.on('moved', onMoved);
   runtime.on('stranded', onStranded);
+  runtime.on('expiring', onExpiring);
+  runtime.on('expired', onExpired);
   runtime.on('sweep', onSweep);
   runtime.on('monitor', onMonitor);
   runtime.on('inspect', onInspect);
@@ -387,7 +399,7 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
         })
         .catch((error) => log.warn('socket.recheck_failed', { error: String(error) }));
     }
-  }, deps.recheckMs ?? 30_000);
+  }, deps.recheckMs ?? 15_000);
   recheckTimer.unref();
 
   return {
@@ -403,6 +415,8 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
       runtime.off('recovery', onRecovery);
       runtime.off('moved', onMoved);
       runtime.off('stranded', onStranded);
+      runtime.off('expiring', onExpiring);
+      runtime.off('expired', onExpired);
       runtime.off('sweep', onSweep);
       runtime.off('monitor', onMonitor);
       runtime.off('inspect', onInspect);

@@ -30,16 +30,23 @@ export function registerTerminal(socket: AccessSocket, ctx: AccessContext): void
   ctx.on(socket, 'terminal:open', async (payload) => {
     const { cols, rows } = size(payload);
     const target = await ctx.authorize(socket, payload.id);
-    ctx.limit(socket, ['terminal'], max, 'terminals');
     const { slot, containerId, user } = target;
     const type = ctx.deps.runtime.deps.config.types[slot.type];
     const ssh = type?.protocol === 'ssh';
-    const shell = await ctx.console!.shell(containerId, {
-      user: ssh ? SSH_LOGIN : undefined,
-      workdir: ssh ? `/home/${SSH_LOGIN}` : type?.filesMount,
-      cols,
-      rows,
-    });
+    const release = ctx.reserve(socket, ['terminal'], max, 'terminals');
+    let shell: Shell;
+    try {
+      shell = await ctx.docker('the container did not start a shell; try again in a moment', () =>
+        ctx.console!.shell(containerId, {
+          user: ssh ? SSH_LOGIN : undefined,
+          workdir: ssh ? `/home/${SSH_LOGIN}` : type?.filesMount,
+          cols,
+          rows,
+        }),
+      );
+    } finally {
+      release();
+    }
     const handle = `t-${randomUUID()}`;
     let ended = false;
     const end = async (reason: string, code: number | null = null) => {

@@ -174,6 +174,24 @@ test.serial('When a user registers, launches nginx and uploads index.html, then 
   await shot(adminPage, 'admin');
   await shot(inspectorPage, 'inspector');
 
+  // A bigger upload shows its progress; a file can be deleted from the list.
+  await userPage.evaluate(`(() => {
+    window.__progress = [];
+    new MutationObserver(() => {
+      const bar = document.querySelector('article[data-name="${container}"] progress');
+      if (bar) window.__progress.push(Number(bar.getAttribute('value') ?? bar.value));
+    }).observe(document.body, { subtree: true, childList: true, attributes: true });
+  })()`);
+  await card.getByLabel(`Choose files to upload to ${container}`).setInputFiles({ name: 'big.txt', mimeType: 'text/plain', buffer: Buffer.alloc(4 * 1024 * 1024, 97) });
+  await card.getByRole('status').filter({ hasText: 'Uploaded big.txt.' }).waitFor();
+  const progress = (await userPage.evaluate('window.__progress')) as number[];
+  t.true(progress.length > 0, 'a progress bar was shown');
+  t.is(Math.max(...progress), 1);
+  await card.locator('.file-list li', { hasText: 'big.txt' }).waitFor();
+  await card.getByRole('button', { name: 'Delete big.txt' }).click();
+  await card.locator('.file-list li', { hasText: 'big.txt' }).waitFor({ state: 'detached' });
+  t.is(await card.locator('.file-list li').count(), 2);
+
   // An upload that is refused says why, in words.
   await card.getByLabel(`Choose files to upload to ${container}`).setInputFiles({ name: 'run.exe', mimeType: 'application/octet-stream', buffer: Buffer.from('MZ') });
   const refusal = await card.getByRole('alert').textContent();
@@ -240,6 +258,26 @@ test.serial('When the admin changes the health interval and pauses and resumes t
   t.pass();
 });
 
+test.serial('When the admin grows the pool and reinitialises it, then the new container appears live for the admin and the user', async (t) => {
+  const adminPage = contexts[0].pages()[0];
+  await adminPage.getByRole('link', { name: 'Admin' }).click();
+  await adminPage.locator('tr[data-slot]').first().waitFor();
+  await adminPage.getByLabel('New size of the nginx pool').fill('4');
+  await adminPage.getByRole('button', { name: 'Resize the nginx pool' }).click();
+  await adminPage.getByRole('status').filter({ hasText: 'nginx: 1 added' }).waitFor();
+  await adminPage.waitForFunction(() => document.querySelectorAll('tr[data-slot]').length === 4);
+  await adminPage.locator('tr[data-slot][data-state="available"]').nth(2).waitFor({ timeout: 60_000 });
+  await userPage.locator('button[aria-label="Launch nginx (3 free)"]').waitFor({ timeout: 60_000 });
+
+  await adminPage.getByRole('button', { name: 'Reinitialise pool' }).click();
+  await adminPage.getByRole('button', { name: 'Yes, reinitialise' }).click();
+  await adminPage.getByRole('status').filter({ hasText: /^Reinitialising 3 free containers; 1 in use/ }).waitFor();
+  t.is(await userPage.locator(`article[data-name="${container}"] [data-status]`).textContent(), 'assigned', 'the container in use is left alone');
+  await userPage.locator('button[aria-label="Launch nginx (3 free)"]').waitFor({ timeout: 60_000 });
+  await adminPage.waitForFunction(() => document.querySelectorAll('tr[data-slot][data-state="available"]').length === 3, undefined, { timeout: 60_000 });
+  await shot(adminPage, 'admin-resized');
+});
+
 test.serial("When a second user launches a container, then neither user's page ever shows the other's container", async (t) => {
   const other = await newPage({ mobile: true });
   const otherName = `mob${Date.now() % 1_000_000}`;
@@ -253,8 +291,8 @@ test.serial("When a second user launches a container, then neither user's page e
   })()`);
   const theirs = await launch(other, 'nginx');
   t.not(theirs, container);
-  await other.locator('button[aria-label="Launch nginx (1 free)"]').waitFor();
-  await userPage.locator('button[aria-label="Launch nginx (1 free)"]').waitFor();
+  await other.locator('button[aria-label="Launch nginx (2 free)"]').waitFor();
+  await userPage.locator('button[aria-label="Launch nginx (2 free)"]').waitFor();
   await docker('kill', theirs);
   await other.locator(`article[data-name="${theirs}"] [data-status="failed"], article[data-name="${theirs}"] [data-status="assigned"]`).first().waitFor();
   await other.locator(`article[data-name="${theirs}"] [data-status="assigned"]`).waitFor({ timeout: 60_000 });
@@ -267,8 +305,21 @@ test.serial("When a second user launches a container, then neither user's page e
   t.false((await other.content()).includes(container));
   // The first user cannot reach it by id either.
   const id = await other.locator(`article[data-name="${theirs}"]`).getAttribute('data-container-id');
-  const status = await userPage.evaluate(async (cid) => (await fetch(`/api/containers/${cid}/files`)).status, id);
+  const status = await userPage.evaluate(`fetch('/api/containers/${id}/files').then((r) => r.status)`);
   t.is(status, 404);
+
+  // The admin takes the container back, then deletes the user: the user's page follows live.
+  const adminPage = contexts[0].pages()[0];
+  await adminPage.getByRole('link', { name: 'Admin' }).click();
+  await adminPage.getByRole('button', { name: `Release ${theirs}` }).click();
+  await adminPage.getByRole('button', { name: 'Yes, release' }).click();
+  await adminPage.locator(`tr[data-slot="${theirs}"] td.owner`, { hasText: '—' }).waitFor();
+  await other.locator(`article[data-name="${theirs}"]`).waitFor({ state: 'detached' });
+  await adminPage.getByRole('button', { name: 'Refresh users' }).click();
+  await adminPage.getByRole('button', { name: `Delete user ${otherName}` }).click();
+  await adminPage.getByRole('button', { name: 'Yes, delete' }).click();
+  await adminPage.locator(`tr[data-user="${otherName}"]`).waitFor({ state: 'detached' });
+  await other.getByRole('heading', { name: 'Log in' }).waitFor({ timeout: 30_000 });
 });
 
 test.serial('When the user releases with confirmation, then the card goes away and the admin page shows the slot free', async (t) => {
@@ -285,6 +336,24 @@ test.serial('When the user releases with confirmation, then the card goes away a
   await adminPage.getByRole('link', { name: 'Admin' }).click();
   await adminPage.locator(`tr[data-slot="${container}"] td.owner`, { hasText: '—' }).waitFor();
   t.false(deck.runtime.slots().some((s) => s.assignment?.username === userName));
+});
+
+test.serial('When an admin uses a phone, then every page fits the screen without sideways scrolling', async (t) => {
+  const phone = await newPage({ mobile: true });
+  await phone.goto(deck.url);
+  await phone.getByLabel('Username').fill('admin');
+  await phone.getByLabel('Password').fill(deck.env.POOLDECK_ADMIN_PASSWORD);
+  await phone.getByRole('button', { name: 'Log in' }).click();
+  await phone.getByRole('heading', { name: 'My containers' }).waitFor();
+  const pages: Array<[string, string]> = [['/', 'My containers'], ['/admin', 'Pool by type'], ['/monitor', 'Health-check log'], ['/inspector', 'Inspector']];
+  for (const [route, heading] of pages) {
+    await phone.goto(`${deck.url}/#${route}`);
+    await phone.getByRole('heading', { name: heading }).first().waitFor();
+    if (route === '/inspector') await phone.locator('figure.machine').waitFor();
+    const overflow = (await phone.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
+    t.true(overflow <= 0, `${route} is ${overflow} px wider than the phone`);
+    await shot(phone, `phone-${route === '/' ? 'dashboard-admin' : route.slice(1)}`);
+  }
 });
 
 test.serial('When the pages were used, then no script error happened', (t) => {

@@ -26,7 +26,9 @@ export class Client {
       payload = JSON.stringify(body);
       h['content-type'] = 'application/json';
     }
-    const res = await fetch(this.base + path, { method, headers: { ...h, ...headers }, body: payload });
+    const res = await fetch(this.base + path, { method, headers: { ...h, ...headers }, body: payload }).catch((error: Error) => {
+      throw new Error(`${method} ${path}: ${error.message} (${String((error.cause as Error | undefined)?.message ?? error.cause)})`);
+    });
     const text = await res.text();
     let parsed: unknown = text;
     try {

@@ -16,8 +16,10 @@ test.after.always(async () => {
 });
 
 test('When 20 users send 200 launch requests at once for 15 free containers, then exactly 15 succeed, none twice, and the rest get a clear 409', async (t) => {
+  let started = Date.now();
   const users: Client[] = await Promise.all(Array.from({ length: 20 }, (_, i) => newTokenUser(deck, `c${i}x`)));
-  const started = Date.now();
+  t.log(`20 users registered, logged in and given tokens in ${Date.now() - started} ms`);
+  started = Date.now();
   const replies = await Promise.all(
     Array.from({ length: 200 }, (_, i) => users[i % 20].post('/api/containers', { type: TYPES[i % TYPES.length] }).then((reply) => ({ reply, user: users[i % 20] }))),
   );
@@ -37,6 +39,7 @@ test('When 20 users send 200 launch requests at once for 15 free containers, the
   t.is(new Set(ids).size, 15);
   for (const type of TYPES) t.is(won.filter(({ reply }) => reply.body.container.type === type).length, SIZES[type], type);
 
+  started = Date.now();
   // Each winner sees exactly what it won; the server agrees on who holds what.
   for (const user of users) {
     const mine = won.filter((w) => w.user === user).map(({ reply }) => reply.body.container.id).sort();
@@ -49,4 +52,5 @@ test('When 20 users send 200 launch requests at once for 15 free containers, the
   for (const { reply, user } of won) t.is(slots.find((s: { name: string }) => s.name === reply.body.container.name).owner, user.name);
   const active = await deck.db.all<Array<{ slot_name: string }>>('SELECT slot_name FROM assignments WHERE released_at IS NULL AND pool_name = ?', deck.config.poolName);
   t.deepEqual(active.map((a) => a.slot_name).sort(), [...names].sort(), 'one stored assignment per handed-out slot');
+  t.log(`checks took ${Date.now() - started} ms`);
 });

@@ -6,7 +6,7 @@ import test from 'ava';
 import { readdirSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
-import { fetchText, startTestDeck, type TestDeck } from '../support/server.ts';
+import { eventually, fetchText, startTestDeck, type TestDeck } from '../support/server.ts';
 import { form, newTokenUser, rawMultipart, type Client } from './client.ts';
 
 let deck: TestDeck;
@@ -128,4 +128,19 @@ test.serial('When files are written, then they are 0644 in the slot directory an
   t.is(await del('page.html'), 200);
   t.is((await fetchText(`http://127.0.0.1:${container.host_port}/page.html`)).status, 404);
   t.true(statSync(path.join(deck.env.POOLDECK_DATA, 'pooldeck.sqlite')).isFile());
+});
+
+test.serial('When the client goes away in the middle of an upload, then its temp files are removed and nothing is written', async (t) => {
+  const before = (await files()).join();
+  const temps = () => readdirSync(path.join(deck.env.POOLDECK_DATA, 'tmp', 'uploads'));
+  const req = request(`${deck.url}/api/containers/${container.id}/files`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'multipart/form-data; boundary=XYZ', 'content-length': '20000' },
+  });
+  req.on('error', () => undefined);
+  req.write(`--XYZ\r\nContent-Disposition: form-data; name="f"; filename="partial.html"\r\n\r\n${'x'.repeat(1000)}`);
+  t.true((await eventually(() => temps().length === 1, 5000)).ok, 'the upload is being received');
+  req.destroy();
+  t.true((await eventually(() => temps().length === 0, 5000)).ok, 'temps removed');
+  t.is((await files()).join(), before);
 });

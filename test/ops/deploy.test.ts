@@ -7,8 +7,10 @@
  * engine's socket is bind-mounted in and the playbook runs with pooldeck_docker_install=false.
  * So that this Pooldeck and the others on the same engine never meet, it has its own pool
  * name (deploytest), its own port range (19900-19919, outside the 20000-59999 the other
- * tests draw from) and HTTP on 127.0.0.1:5900 inside the throwaway host. The engine resolves
- * the bind-mount paths of the pool's slot directories on THIS machine, so the data directory
+ * tests draw from) and HTTP on 127.0.0.1:5900 (or the next free port). The throwaway host
+ * shares this machine's network namespace, as a real host shares its engine's: Pooldeck
+ * probes its containers through the ports they publish on 127.0.0.1. The engine resolves the
+ * bind-mount paths of the pool's slot directories on THIS machine too, so the data directory
  * is the same path on both sides (/var/lib/pooldeck-deploytest).
  *
  * No internet in here: NodeSource is out of reach and the container cannot verify the npm
@@ -32,6 +34,7 @@
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,7 +46,9 @@ const BASE_IMAGE = process.env.POOLDECK_DEPLOYTEST_BASE || 'pooldeck/base:bookwo
 const POOL_IMAGE = 'pooldeck/nginx:latest';
 const POOL_NAME = 'deploytest';
 const DATA_DIR = '/var/lib/pooldeck-deploytest';
-const HTTP_PORT = 5900;
+// Pooldeck's HTTP port on this machine's loopback (the throwaway host shares its network):
+// 5900, or the next free one.
+let HTTP_PORT = 5900;
 const NGINX_PORTS = '19900-19919';
 const DOCKER_SOCKET = '/var/run/docker.sock';
 // A password that needs the env file's quoting: $, quotes, backquote, backslash, spaces.
@@ -134,6 +139,19 @@ function changedTasks(output: string): string[] {
     else if (line.startsWith('changed:')) names.push(current);
   }
   return [...new Set(names)];
+}
+
+/** The first port in [from, to] that nothing listens on at 127.0.0.1. */
+async function freePort(from: number, to: number): Promise<number> {
+  for (let port = from; port <= to; port++) {
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free port in ${from}-${to}`);
 }
 
 function tail(text: string, lines: number): string {
@@ -227,8 +245,18 @@ if (skipReason) {
     // A fixed copy of the checkout: the source the playbook syncs from.
     const src = path.join(workDir, 'src');
     const excludes = ['/.git', '/data', '/.data*', '/.vagrant', '/test-results', '*.log', '/ops/ansible/credentials', '/ops/ansible/inventory.ini'];
-    const copy = await run('rsync', ['-a', '--delete', ...excludes.map((e) => `--exclude=${e}`), `${ROOT}/`, `${src}/`], { timeoutMs: 120_000 });
-    t.is(copy.code, 0, copy.stderr);
+    // node_modules must load (native sqlite3 included): a checkout caught in the middle of an
+    // `npm install` by someone else is copied again a little later.
+    let usable: Result | undefined;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const copy = await run('rsync', ['-a', '--delete', ...excludes.map((e) => `--exclude=${e}`), `${ROOT}/`, `${src}/`], { timeoutMs: 120_000 });
+      t.is(copy.code, 0, copy.stderr);
+      usable = await run(process.execPath, ['-e', "require('sqlite3'); require('dockerode'); require.resolve('tsx')"], { cwd: src });
+      if (usable.code === 0) break;
+      t.log(`snapshot ${attempt}: node_modules does not load yet (${usable.stderr.split('\n').find((l) => l.includes('Error')) ?? ''}); again in 20 s`);
+      await new Promise((r) => setTimeout(r, 20_000));
+    }
+    t.is(usable?.code, 0, `the checkout's node_modules does not load (run npm ci):\n${tail(usable?.stderr ?? '', 15)}`);
     t.log(`snapshot of the checkout: ${src}${existsSync(path.join(src, 'dist')) ? '' : ' (no dist/: the UI is not built, the API still is)'}`);
 
     const gid = statSync(DOCKER_SOCKET).gid;
@@ -236,10 +264,14 @@ if (skipReason) {
     t.is(build.code, 0, `docker build of the throwaway host failed:\n${tail(build.stdout + build.stderr, 30)}`);
 
     mkdirSync(DATA_DIR, { recursive: true });
+    HTTP_PORT = await freePort(5900, 5999);
     // --privileged needs every capability; sandboxes that withhold one (CAP_SYS_RESOURCE here)
     // refuse it, and SYS_ADMIN with the cgroup tree is all systemd needs.
     const started = await docker([
-      'run', '-d', '--name', HOST, '--hostname', 'deploytest-host',
+      'run', '-d', '--name', HOST,
+      // The host's network: Pooldeck reaches its pool containers through the ports they
+      // publish on the engine's host (its readiness probe), as on a real machine.
+      '--network', 'host',
       '--label', 'pooldeck.deploytest=host',
       '--cap-add', 'SYS_ADMIN',
       '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',

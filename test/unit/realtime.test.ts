@@ -34,8 +34,8 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function rig(t: ExecutionContext, env: Record<string, string> = {}): Promise<Rig> {
-  const h = await harness(env);
+async function rig(t: ExecutionContext, options: { recheckMs?: number; env?: Record<string, string> } = {}): Promise<Rig> {
+  const h = await harness(options.env ?? {});
   await h.db.run(`INSERT OR IGNORE INTO users (id, username, email, password_hash, is_admin) VALUES (3, 'root', 'root@x', 'x', 1)`);
   const http = createServer();
   const valid = new Set(Object.keys(USERS));
@@ -44,6 +44,7 @@ async function rig(t: ExecutionContext, env: Record<string, string> = {}): Promi
     config: h.config,
     log: silentLogger,
     inspectEveryMs: 50,
+    recheckMs: options.recheckMs ?? 3_600_000,
     authenticate: async ({ authorization, cookie }) => {
       const token = authorization?.replace(/^Bearer /, '') ?? /pooldeck_session=([^;]+)/.exec(cookie ?? '')?.[1];
       return token && valid.has(token) ? USERS[token] : null;
@@ -110,6 +111,15 @@ test('When a session cookie comes from a foreign Origin, then the socket is refu
   const same = await r.client(undefined, { extraHeaders: { cookie: 'pooldeck_session=pd_ann', origin: r.url } });
   t.true(same.connected);
   await r.close();
+});
+
+test('When the server sits behind a trusted proxy, then a cookie socket from the public origin is accepted', async (t) => {
+  const headers = { cookie: 'pooldeck_session=pd_ann', origin: 'https://deck.example', 'x-forwarded-host': 'deck.example' };
+  const direct = await rig(t);
+  const refused = await t.throwsAsync(direct.client(undefined, { extraHeaders: headers }));
+  t.is(refused?.message, 'cross-site connection refused', 'X-Forwarded-Host is ignored unless the proxy is trusted');
+  const proxied = await rig(t, { env: { POOLDECK_TRUST_PROXY: 'true' } });
+  t.true((await proxied.client(undefined, { extraHeaders: headers })).connected);
 });
 
 test('When ann launches, lists and releases over the socket, then only ann hears about her container', async (t) => {
@@ -233,6 +243,19 @@ test('When a token is revoked, then the next command ends the session', async (t
   await new Promise((resolve) => setTimeout(resolve, 100));
   t.false(bob.connected);
   await r.close();
+});
+
+test('When a token is revoked, then the periodic check ends the session without any command', async (t) => {
+  const r = await rig(t, { recheckMs: 200 });
+  const bob = await r.client('pd_bob');
+  const ann = await r.client('pd_ann');
+  const ended = next(bob, 'session:ended');
+  const closed = new Promise<string>((resolve) => bob.once('disconnect', resolve));
+  r.revoke('pd_bob');
+  t.is((await ended).reason, 'credentials no longer valid');
+  t.is(await closed, 'io server disconnect');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.true(ann.connected, 'other sockets stay');
 });
 
 test('When an admin subscribes to the inspector, then every actor comes JSON-safe with its machine drawing, and changes follow', async (t) => {

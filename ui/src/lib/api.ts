@@ -92,6 +92,8 @@ export const http = {
 
   files: (id: number) => call<{ files: FileEntry[] }>('GET', `/api/containers/${id}/files`).then((r) => r.files),
   deleteFile: (id: number, name: string) => call<unknown>('DELETE', `/api/containers/${id}/files/${seg(name)}`),
+  /** ssh containers, owner only: the login of this assignment (`keys`: how many saved keys it accepts). */
+  credentials: (id: number) => call<{ username: string; password: string; keys: number; ssh?: string }>('GET', `/api/containers/${id}/credentials`),
 
   tokens: () => call<{ tokens: TokenRow[] }>('GET', '/api/tokens').then((r) => r.tokens),
   createToken: (name: string) => call<{ token: string; id: number; name: string }>('POST', '/api/tokens', { name }),

@@ -1,0 +1,86 @@
+/** Drive test/bench/deck-process.ts: start it, send commands by id, listen to its events, stop or kill it. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import readline from 'node:readline';
+
+export interface SlotEvent {
+  event: 'slot';
+  name: string;
+  state: string;
+  phase: string;
+  at: number;
+}
+
+export interface BenchDeck {
+  proc: ChildProcess;
+  port: number;
+  url: string;
+  send<T = Record<string, unknown>>(op: string, args?: Record<string, unknown>): Promise<T>;
+  onEvent(listener: (event: SlotEvent | { event: 'recovery'; name: string; durationMs: number; at: number }) => void): () => void;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+  stderr(): string;
+}
+
+export async function startBenchDeck(env: Record<string, string>, timeoutMs = 15 * 60_000): Promise<BenchDeck> {
+  const proc = spawn(process.execPath, ['--expose-gc', '--import=tsx', 'test/bench/deck-process.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let err = '';
+  proc.stderr!.on('data', (d) => {
+    err += d;
+    if (err.length > 200_000) err = err.slice(-100_000);
+  });
+  const pending = new Map<number, (answer: Record<string, unknown>) => void>();
+  const listeners = new Set<(event: never) => void>();
+  let onReady: ((port: number) => void) | null = null;
+  readline.createInterface({ input: proc.stdout! }).on('line', (line) => {
+    let message: Record<string, unknown>;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      return;
+    }
+    if (message.ready) onReady?.(message.port as number);
+    else if (typeof message.id === 'number') {
+      pending.get(message.id)?.(message);
+      pending.delete(message.id);
+    } else if (message.event) for (const l of listeners) l(message as never);
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    onReady = resolve;
+    proc.once('exit', (code) => reject(new Error(`deck exited ${code}: ${err.slice(-3000)}`)));
+    setTimeout(() => reject(new Error(`deck not ready after ${timeoutMs} ms: ${err.slice(-3000)}`)), timeoutMs).unref();
+  });
+  let nextId = 1;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  return {
+    proc,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    send<T>(op: string, args: Record<string, unknown> = {}) {
+      const id = nextId++;
+      return new Promise<T>((resolve, reject) => {
+        pending.set(id, (answer) => (answer.ok ? resolve(answer as T) : reject(new Error(String(answer.error)))));
+        proc.stdin!.write(JSON.stringify({ id, op, ...args }) + '\n');
+      });
+    },
+    onEvent(listener) {
+      listeners.add(listener as never);
+      return () => listeners.delete(listener as never);
+    },
+    async stop() {
+      if (proc.exitCode !== null) return;
+      proc.stdin!.write(JSON.stringify({ id: nextId++, op: 'stop' }) + '\n');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(timer);
+    },
+    async kill() {
+      if (proc.exitCode !== null) return;
+      proc.kill('SIGKILL');
+      await exited;
+    },
+    stderr: () => err,
+  };
+}
