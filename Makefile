@@ -57,3 +57,7 @@ ssh:
 
 destroy:
 	vagrant destroy -f
+
+lint-ops:
+	@$(SCRIPTS)/ensure-test-tools.sh
+	@npx ava test/ops/lint.test.ts
