@@ -55,6 +55,7 @@ export type PoolCommand =
   | { type: 'pool.release'; requestId: string; name: string; assignmentId: number }
   | { type: 'pool.resize'; requestId: string; kind: string; size: number }
   | { type: 'pool.reinit'; requestId: string }
+  | { type: 'pool.remove'; requestId: string; name: string }
   | { type: 'docker.event'; action: string; containerId: string; name: string; at: number }
   | { type: 'health.runNow' }
   | { type: 'health.pause' }
@@ -72,6 +73,7 @@ export type PoolEmitted =
   | { type: 'release.done'; requestId: string; ok: boolean; message?: string; assignment?: Assignment }
   | { type: 'resize.done'; requestId: string; kind: string; size: number; added: string[]; retired: string[]; kept: number; message?: string }
   | { type: 'reinit.done'; requestId: string; recreated: string[]; skipped: string[] }
+  | { type: 'remove.done'; requestId: string; ok: boolean; message?: string }
   | { type: 'recovery.done'; name: string; assignment: Assignment; containerId: string; durationMs: number; attempts: number }
   | { type: 'assignment.moved'; from: string; to: string; assignment: Assignment }
   | { type: 'assignment.stranded'; name: string; assignment: Assignment; message: string }
@@ -328,6 +330,18 @@ export const poolMachine = setup({
             enqueue.assign({ slots });
             enqueue.stopChild(event.name);
             enqueue.emit({ type: 'slot.removed', name: event.name });
+          }),
+        },
+        'pool.remove': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            const slot = context.slots[event.name];
+            const refuse = (message: string) => enqueue.emit({ type: 'remove.done', requestId: event.requestId, ok: false, message });
+            if (!slot) return refuse('no such container');
+            if (slot.assignment || context.reserved[slot.name]) return refuse(`${slot.name} is held by a user; release it first`);
+            if (slot.phase === 'retiring') return refuse(`${slot.name} is already being removed`);
+            enqueue.assign({ baseSizes: { ...context.baseSizes, [slot.type]: Math.max(0, (context.baseSizes[slot.type] ?? 1) - 1) } });
+            enqueue.sendTo(slot.name, { type: 'slot.retire' });
+            enqueue.emit({ type: 'remove.done', requestId: event.requestId, ok: true });
           }),
         },
         'pool.reinit': {

@@ -338,6 +338,13 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
     return result;
   }
 
+  /** Take one free slot out of the pool: its container is removed and the type shrinks by one. */
+  async remove(name: string) {
+    const result = await this.request<Extract<PoolEmitted, { type: 'remove.done' }>>((requestId) => ({ type: 'pool.remove', requestId, name }));
+    if (!result.ok) throw new RequestError(result.message === 'no such container' ? 404 : 409, result.message ?? 'remove failed');
+    this.deps.log.info('pool.removed', { slot: name });
+  }
+
   async reinit() {
     const result = await this.request<Extract<PoolEmitted, { type: 'reinit.done' }>>((requestId) => ({ type: 'pool.reinit', requestId }));
     this.deps.log.info('pool.reinit', { recreated: result.recreated.length, skipped: result.skipped.length });

@@ -97,6 +97,16 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log }: A
     res.json({ ok: true, name: slot.name, user: assignment.username });
   });
 
+  // Remove a slot from the pool for good (a held one is released first).
+  router.delete('/slots/:name', async (req, res) => {
+    const slot = runtime.slots().find((s) => s.name === req.params.name);
+    if (!slot) throw new RequestError(404, 'no such container');
+    if (slot.assignment) await runtime.release(slot.assignment.id);
+    await runtime.remove(slot.name);
+    log.info('admin.removed', { admin: adminOf(req).username, slot: slot.name, released: slot.assignment?.username ?? null });
+    res.json({ ok: true, name: slot.name, released: slot.assignment?.username ?? null });
+  });
+
   router.get('/monitor', async (_req, res) => {
     res.json({
       monitor: runtime.monitor(),

@@ -123,6 +123,9 @@ async function checkConsistent(t: import('ava').ExecutionContext, deck: ChildDec
   let files = 0;
   for (const slot of readdirSync(slotsDir)) {
     const www = path.join(slotsDir, slot, 'www');
+    if (slots.find((s) => s.name === slot)?.assignment === null) {
+      t.deepEqual(readdirSync(www), ['index.html'], `${label}: free slot ${slot} holds nothing of a previous holder`);
+    }
     for (const name of readdirSync(www)) {
       if (name === 'index.html') continue;
       files += 1;

@@ -3,16 +3,14 @@
  * real server (startTestDeck) and real containers. Screenshots of every page go to
  * test-results/screenshots/. The UI is built first when dist/ is missing or older than ui/.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { docker } from '../support/docker.ts';
 import { fetchText, startTestDeck, type TestDeck } from '../support/server.ts';
+import { dist, ensureUiBuilt, root } from '../support/ui-build.ts';
 
-const root = path.resolve(import.meta.dirname, '../..');
-const dist = path.join(root, 'dist');
 const shots = path.join(root, 'test-results', 'screenshots');
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const PASSWORD = 'a long enough password';
@@ -21,23 +19,6 @@ let deck: TestDeck;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
 const pageErrors: string[] = [];
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules') continue;
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
-function ensureUiBuilt(): void {
-  const index = path.join(dist, 'index.html');
-  const sources = Math.max(newestMtime(path.join(root, 'ui')), newestMtime(path.join(root, 'shared')));
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit', timeout: 180_000 });
-}
 
 test.before(async () => {
   ensureUiBuilt();

@@ -26,6 +26,7 @@ const ADMIN_ROUTES: Array<[string, string, unknown?]> = [
   ['POST', '/api/admin/pool/reinit', {}],
   ['POST', '/api/admin/pool/add', { type: 'nginx', count: 1 }],
   ['DELETE', '/api/admin/containers/pool_nginx_0_1'],
+  ['DELETE', '/api/admin/slots/pool_nginx_0_1'],
   ['GET', '/api/admin/monitor'],
   ['POST', '/api/admin/monitor/run', {}],
   ['POST', '/api/admin/monitor/pause', {}],
@@ -104,6 +105,21 @@ test.serial('When the admin grows, shrinks and reinitialises the pool, then the 
   t.is((await admin.post('/api/admin/pool/add', { type: 'nginx', count: 19 })).status, 400, 'beyond the port range');
   t.is((await admin.post('/api/admin/pool/add', { type: 'nginx', count: 0 })).status, 400);
   t.is(nginx().length, 2);
+});
+
+test.serial('When the admin removes a held container from the pool, then it is released, its container is gone and the type shrinks', async (t) => {
+  const user = await newTokenUser(deck, 'rm');
+  const launched = await user.post('/api/containers', { type: 'nginx' });
+  t.is(launched.status, 201);
+  const held = nginx().find((s) => s.assignment?.id === launched.body.container.id)!;
+  const removed = await admin.call('DELETE', `/api/admin/slots/${held.name}`);
+  t.is(removed.status, 200, JSON.stringify(removed.body));
+  t.truthy(removed.body.released);
+  t.true((await eventually(() => !nginx().some((s) => s.name === held.name), 30_000, 50)).ok, 'slot gone');
+  t.is((await user.get('/api/containers')).body.containers.length, 0, 'the user no longer holds it');
+  t.is((await admin.call('DELETE', `/api/admin/slots/${held.name}`)).status, 404);
+  t.is((await admin.post('/api/admin/pool/add', { type: 'nginx', count: 1 })).status, 200);
+  t.true((await settled(2)).ok);
 });
 
 test.serial('When the admin runs, pauses, resumes and retimes the monitor, then its status says so', async (t) => {

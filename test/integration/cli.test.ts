@@ -268,18 +268,21 @@ test.serial('When ann holds a container, then containers list shows it and conta
   t.regex(unknown.stderr, /no container named pool_nginx_99_1 in this pool \(HTTP 404\)/);
 });
 
-test.serial('When containers delete names an assigned container, then it is released; a free one is refused with exit 1', async (t) => {
+test.serial('When containers delete names a container, then it is released if held and removed from the pool', async (t) => {
   const name = await launchAs(annToken);
-  const before = slot(name)!.containerId;
+  const count = live('nginx').length;
   const deleted = await cli(['containers', 'delete', name]);
   t.is(deleted.code, 0, deleted.stderr);
-  t.regex(deleted.stdout, new RegExp(`Deleted ${name} \\(taken from ann\\)`));
-  t.is(slot(name)!.assignment, null);
-  t.true((await eventually(() => slot(name)!.state === 'available' && slot(name)!.containerId !== before, 30_000)).ok, 'a fresh container');
-  const free = await cli(['containers', 'delete', name, '--json']);
-  t.is(free.code, 1);
-  t.is(free.stdout, '');
-  t.regex(free.stderr, /is not assigned to anyone \(HTTP 409\); a free container cannot be deleted on its own, shrink the pool with "pooldeck pool resize"/);
+  t.regex(deleted.stdout, new RegExp(`Deleted ${name} \\(released from ann first\\)`));
+  t.true((await eventually(() => !slot(name), 30_000)).ok, 'the slot is gone');
+  t.is(live('nginx').length, count - 1);
+  const unknown = await cli(['containers', 'delete', name, '--json']);
+  t.is(unknown.code, 1);
+  t.is(unknown.stdout, '');
+  t.regex(unknown.stderr, /no container named .* in this pool \(HTTP 404\)/);
+  const restored = await cli(['pool', 'add', 'nginx', '1', '--wait']);
+  t.is(restored.code, 0, restored.stderr);
+  t.is(live('nginx').length, count);
 });
 
 test.serial('When pool resize, add and init run, then the runtime has that many slots', async (t) => {

@@ -176,3 +176,15 @@ test('When the pool is resized, then slots are added and free ones retired', asy
   await t.throwsAsync(h.runtime.resize('nginx', 500), { message: /0 to 100/ });
   await h.runtime.stop();
 });
+
+test('When an admin removes a free slot, then its container goes and a held slot is refused', async (t) => {
+  const h = await harness();
+  const { slot } = await h.runtime.launch(ann, 'nginx');
+  await t.throwsAsync(h.runtime.remove(slot.name), { message: /release it first/ });
+  const free = h.runtime.slots().find((s) => s.type === 'nginx' && !s.assignment)!;
+  await h.runtime.remove(free.name);
+  await until(h.runtime, () => !h.runtime.slots().some((s) => s.name === free.name));
+  t.is(h.engine.byName(free.name), undefined);
+  await t.throwsAsync(h.runtime.remove('pool_nginx_9_8009'), { message: /no such container/ });
+  await h.runtime.stop();
+});

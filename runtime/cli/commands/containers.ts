@@ -60,28 +60,24 @@ const remove: Command = {
   group: 'containers',
   name: 'delete',
   args: '<name>',
-  summary: 'Delete an assigned container: release it, the slot gets a fresh container',
+  summary: 'Remove a container from the pool for good (released first if someone holds it)',
   description: [
-    'The API removes a container only by releasing it (the slot is then recreated from its image),',
-    'so a free container cannot be deleted on its own: to have fewer containers, shrink the pool',
-    'with "pooldeck pool resize". Fails (exit 1) for a free or unknown container.',
-    'JSON: { deleted: name, owner }.',
+    'The container is removed and its type shrinks by one (grow it again with "pooldeck pool add").',
+    'Fails (exit 1) for an unknown container. JSON: { deleted: name, owner }.',
   ].join('\n'),
   positionals: [1, 1],
-  examples: ['pooldeck containers delete pool_nginx_0_8000'],
+  examples: ['pooldeck containers delete pool_nginx_4_8004'],
   async run(ctx) {
     const name = slotName(ctx, this);
-    let answer: ReleaseAnswer;
+    let answer: { name?: string; released?: string | null };
     try {
-      answer = await releaseByName(ctx, name);
+      answer = (await ctx.api.delete<{ name?: string; released?: string | null }>(`/api/admin/slots/${encodeURIComponent(name)}`)) ?? {};
     } catch (error) {
-      if (error instanceof CliError && error.status === 409) {
-        throw new CliError(EXIT.failed, `${error.message}; a free container cannot be deleted on its own, shrink the pool with "pooldeck pool resize" instead`, undefined, 409);
-      }
+      if (error instanceof CliError && error.status === 404) throw new CliError(EXIT.failed, `no container named ${name} in this pool (HTTP 404)`, undefined, 404);
       throw error;
     }
-    if (ctx.json) return ctx.printJson({ deleted: answer.name ?? name, owner: answer.user ?? null });
-    ctx.print(`Deleted ${answer.name ?? name}${answer.user ? ` (taken from ${answer.user})` : ''}; the slot gets a fresh container.`);
+    if (ctx.json) return ctx.printJson({ deleted: answer.name ?? name, owner: answer.released ?? null });
+    ctx.print(`Deleted ${answer.name ?? name}${answer.released ? ` (released from ${answer.released} first)` : ''}; the pool has one container less.`);
   },
 };
 

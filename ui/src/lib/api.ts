@@ -46,6 +46,17 @@ export interface TokenRow {
   last_used_at?: string | null;
 }
 
+// ---- Account page (SSH keys) — types ----
+/** A saved SSH public key (`public_key` is "type base64", without the comment). */
+export interface SshKeyRow {
+  id: number;
+  public_key: string;
+  comment: string;
+  fingerprint?: string;
+  created_at: string;
+}
+// ---- end Account page types ----
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -98,6 +109,13 @@ export const http = {
   tokens: () => call<{ tokens: TokenRow[] }>('GET', '/api/tokens').then((r) => r.tokens),
   createToken: (name: string) => call<{ token: string; id: number; name: string }>('POST', '/api/tokens', { name }),
   revokeToken: (id: number) => call<unknown>('DELETE', `/api/tokens/${id}`),
+
+  // ---- Account page (SSH keys) — calls ----
+  keys: () => call<{ keys: SshKeyRow[] }>('GET', '/api/me/keys').then((r) => r.keys),
+  /** One OpenSSH public key line; a refused key rejects with the server's 400 sentence. */
+  addKey: (key: string) => call<{ key: SshKeyRow }>('POST', '/api/me/keys', { key }).then((r) => r.key),
+  deleteKey: (id: number) => call<unknown>('DELETE', `/api/me/keys/${id}`),
+  // ---- end Account page calls ----
 
   users: () => call<{ users: UserRow[] }>('GET', '/api/admin/users').then((r) => r.users),
   deleteUser: (id: number) => call<{ released: string[] }>('DELETE', `/api/admin/users/${id}`),

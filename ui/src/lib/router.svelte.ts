@@ -1,8 +1,9 @@
-/** Hash routing: `#/`, `#/admin`, `#/monitor`, `#/inspector`, `#/login`, `#/register`. */
-export type Page = 'dashboard' | 'admin' | 'monitor' | 'inspector' | 'login' | 'register';
+/** Hash routing: `#/`, `#/account`, `#/admin`, `#/monitor`, `#/inspector`, `#/login`, `#/register`. */
+export type Page = 'dashboard' | 'account' | 'admin' | 'monitor' | 'inspector' | 'login' | 'register';
 
 const PAGES: Record<string, Page> = {
   '/': 'dashboard',
+  '/account': 'account',
   '/admin': 'admin',
   '/monitor': 'monitor',
   '/inspector': 'inspector',
