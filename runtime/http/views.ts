@@ -1,5 +1,6 @@
 /** What the API (and the socket layer) shows of a slot: one shape for users, one for admins. */
 import type { SlotState, SlotView } from '../../machines/types.ts';
+import type { AdminSlot } from '../../shared/events.ts';
 import type { Config } from '../config.ts';
 import { SSH_LOGIN } from '../pool-actors.ts';
 
@@ -35,20 +36,8 @@ export function containerView(slot: SlotView, config: Pick<Config, 'publicHost' 
   };
 }
 
-export interface AdminSlotView {
-  name: string;
-  type: string;
-  index: number;
-  state: SlotState;
-  phase: string;
-  host_port: number;
-  container_id: string | null;
-  owner: string | null;
-  owner_id: number | null;
-  assignment_id: number | null;
-  since: string | null;
-  error: string | null;
-}
+/** The admin's view of a slot: the shape shared with the UI (shared/events.ts). */
+export type AdminSlotView = Omit<AdminSlot, 'assigned_at'>;
 
 export function adminSlotView(slot: SlotView, since: number | null): AdminSlotView {
   return {

@@ -132,6 +132,7 @@ test.serial('When a user adds an invalid key and then a real ed25519 key, then t
   await addKey(first, firstKey.line);
   await first.getByRole('alert').filter({ hasText: 'you have saved this key already' }).waitFor();
   t.is(await item.count(), 1);
+  await first.getByLabel('Public key').fill('');
 });
 
 test.serial('When the user creates a token, then its secret is shown once and works, and once revoked it is refused', async (t) => {
@@ -140,6 +141,10 @@ test.serial('When the user creates a token, then its secret is shown once and wo
   await first.getByText('it will not be shown again').waitFor();
   await first.getByRole('button', { name: 'Copy the token e2e script' }).waitFor();
   await first.locator('[data-token-id]', { hasText: 'e2e script' }).waitFor();
+  await first.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: deck.url });
+  await first.getByRole('button', { name: 'Copy the token e2e script' }).click();
+  await first.getByRole('button', { name: 'Copy the token e2e script' }).filter({ hasText: 'Copied' }).waitFor();
+  t.is(await first.evaluate(() => navigator.clipboard.readText()), secret);
   await shot(first, 'account');
 
   const ok = await me(secret);
@@ -212,6 +217,7 @@ test.serial("When a second user opens the account page on a phone, then it fits 
   await phone.getByRole('button', { name: 'Delete SSH key phone@e2e' }).click();
   await phone.getByRole('group', { name: /Delete this key\?/ }).waitFor();
   t.true((await overflow(phone)) <= 0, `the account page is ${await overflow(phone)} px wider than the phone`);
+  await phone.evaluate(() => window.scrollTo(0, 0)); // the sticky top bar stays at the top of the full-page shot
   await shot(phone, 'account-phone');
   await phone.getByRole('button', { name: 'Cancel' }).click();
 
