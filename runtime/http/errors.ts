@@ -34,6 +34,9 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       if ((error as RequestError & { closeConnection?: boolean }).closeConnection) res.setHeader('Connection', 'close');
     } else if (typeof error?.type === 'string' && PARSER_ERRORS[error.type]) {
       [status, message] = PARSER_ERRORS[error.type];
+    } else if (error?.code === 'ENOSPC' || error?.code === 'EDQUOT') {
+      status = 507;
+      message = 'the server has no space left for files; nothing was written — delete files or ask an admin';
     } else if (error?.expose === true && Number.isInteger(error.status) && error.status >= 400 && error.status < 500) {
       status = error.status;
       message = String(error.message);

@@ -158,6 +158,7 @@ const cleanups: Array<() => Promise<unknown>> = [];
 async function warmPool(deck: BenchDeck, users: Client[], adminToken: string) {
   // socket.io: every state change the admin hears about, timed from the runtime's own timestamp.
   const socketLag: number[] = [];
+  const socketLagAssigned: number[] = [];
   const admin: Socket<ServerToClientEvents, ClientToServerEvents> = io(deck.url, { auth: { token: adminToken }, transports: ['websocket'], reconnection: false });
   cleanups.push(async () => admin.close());
   await new Promise<void>((resolve, reject) => {
@@ -165,7 +166,10 @@ async function warmPool(deck: BenchDeck, users: Client[], adminToken: string) {
     admin.once('connect_error', reject);
   });
   admin.on('slot:updated', (slot: AdminSlot) => {
-    if (slot.since) socketLag.push(Date.now() - Date.parse(slot.since));
+    if (!slot.since) return;
+    const lag = Date.now() - Date.parse(slot.since);
+    socketLag.push(lag);
+    if (slot.state === 'assigned') socketLagAssigned.push(lag);
   });
 
   const launchMs: number[] = [];
@@ -194,7 +198,7 @@ async function warmPool(deck: BenchDeck, users: Client[], adminToken: string) {
   }
   results.launch = stats(launchMs);
   results.launchToFirst200 = stats(firstOkMs);
-  results.socketio = stats(socketLag);
+  results.socketio = { ...stats(socketLag), launches: stats(socketLagAssigned) };
   admin.close();
 }
 
@@ -252,11 +256,13 @@ async function killRecovery(deck: BenchDeck, user: Client) {
   const detected: number[] = [];
   const serving: number[] = [];
   const recoveryMs: number[] = [];
+  const offRecovery = deck.onEvent((e) => {
+    if (e.event === 'recovery' && e.name === c.name) recoveryMs.push(e.durationMs);
+  });
   for (let k = 0; k < KILLS; k++) {
     let failedAt = 0;
     const off = deck.onEvent((e) => {
       if (e.event === 'slot' && (e as SlotEvent).name === c.name && (e as SlotEvent).state === 'failed' && !failedAt) failedAt = e.at;
-      if (e.event === 'recovery' && e.name === c.name) recoveryMs.push(e.durationMs);
     });
     const t0 = Date.now();
     await docker.getContainer(c.name).kill();
@@ -267,8 +273,10 @@ async function killRecovery(deck: BenchDeck, user: Client) {
     serving.push(Date.now() - t0);
     detected.push(failedAt - t0);
     off();
+    await until('recovered', async () => recoveryMs.length > k, 5000, 10);
     await sleep(300);
   }
+  offRecovery();
   results.kill = { detectedMs: stats(detected), servingAgainMs: stats(serving), recoveryMs: stats(recoveryMs) };
   await user.del(`/api/containers/${c.id}`);
 }
@@ -381,7 +389,10 @@ function rows(): Row[] {
     add(`${r.storm.launches} concurrent launches on ${r.storm.free} free`, `settled in ${r.storm.settleMs} ms; ${r.storm.granted} granted, ${JSON.stringify(r.storm.statuses)}`, '15 granted', r.storm.granted === 15);
     add('double assignments', String(r.storm.doubleAssignments), '0', r.storm.doubleAssignments === 0 && r.storm.everyGrantHeld);
   }
-  if (r.socketio) add(`socket.io: state change → event at a client (n=${r.socketio.n})`, `p50 ${r.socketio.p50} ms, p99 ${r.socketio.p99} ms`);
+  if (r.socketio) {
+    add(`socket.io: state change → event at a client (n=${r.socketio.n}, all changes)`, `p50 ${r.socketio.p50} ms, p99 ${r.socketio.p99} ms`);
+    add(`socket.io: launch (slot assigned) → event at a client (n=${r.socketio.launches.n})`, `p50 ${r.socketio.launches.p50} ms, p99 ${r.socketio.launches.p99} ms`);
+  }
   if (r.bigPool) {
     add(`pool of ${r.bigPool.size}: start from nothing`, `${r.bigPool.startSeconds} s`);
     add(`pool of ${r.bigPool.size}: one health sweep (n=${r.bigPool.sweepMs.n})`, `p50 ${r.bigPool.sweepMs.p50} ms, max ${r.bigPool.sweepMs.max} ms`, '≤ 200 ms', r.bigPool.sweepMs.max <= 200);
@@ -389,6 +400,7 @@ function rows(): Row[] {
     add(`pool of ${r.bigPool.size}: control-plane RSS`, `${r.bigPool.rssMB} MB (${r.bigPool.rssAfterGcMB} MB after GC)`, '≤ 150 MB', r.bigPool.rssMB <= 150);
   }
   if (r.rss25) add(`pool of ${POOL}: control-plane RSS after the run`, `${r.rss25.rssMB} MB`);
+  if (r.loadAverage) add('machine load average (1 min) during the run', `mean ${r.loadAverage.mean}, max ${r.loadAverage.max} on ${r.loadAverage.cores} cores${r.loadAverage.max >= r.loadAverage.cores ? ' — busy: other work skewed these numbers' : ''}`);
   return out;
 }
 
@@ -416,8 +428,17 @@ function report(info: ReturnType<typeof machine>) {
   return table.every((row) => row.ok !== false);
 }
 
+/** The machine's 1-minute load average, sampled through the run: other work on the machine skews every number. */
+const load = { samples: [] as number[], timer: null as NodeJS.Timeout | null };
+function sampleLoad() {
+  load.samples.push(os.loadavg()[0]);
+  load.timer = setInterval(() => load.samples.push(os.loadavg()[0]), 5000);
+  load.timer.unref();
+}
+
 async function main() {
   const info = machine();
+  sampleLoad();
   log(`${info.cpu}, ${info.cores} cores, ${info.ramGiB} GiB, ${info.kernel}, Docker ${info.docker}`);
   const image = DEFAULT_TYPES.nginx.image;
   try {
@@ -445,6 +466,8 @@ async function main() {
   results.rss25 = { rssMB: round(rss25.rss / 2 ** 20, 1) };
   await deck.stop();
   await bigPool(env);
+  clearInterval(load.timer!);
+  results.loadAverage = { start: round(load.samples[0], 2), max: round(Math.max(...load.samples), 2), mean: round(load.samples.reduce((a, b) => a + b, 0) / load.samples.length, 2), cores: info.cores };
   return report(info);
 }
 
