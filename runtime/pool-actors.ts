@@ -102,8 +102,9 @@ export function providePoolMachine(deps: PoolDeps) {
     const { slot, containerId, relocatedFrom } = input;
     let assignment = input.assignment;
     if (relocatedFrom) {
-      await files.copy(relocatedFrom, slot.name);
+      // Mark first: a crash mid-copy must leave the slot marked for wiping, never looking clean.
       await store.setCustomFiles(slot.name, true);
+      await files.copy(relocatedFrom, slot.name);
       await store.moveAssignment(assignment.id, slot);
     } else {
       assignment = { ...assignment, id: await store.createAssignment(slot, assignment) };
