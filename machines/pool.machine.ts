@@ -247,7 +247,9 @@ export const poolMachine = setup({
         'slot.released': {
           actions: enqueueActions(({ context, event, enqueue }) => {
             const slot: SlotView = { ...context.slots[event.name], state: 'stopped', phase: 'recreating', assignment: null };
-            enqueue.assign({ slots: { ...context.slots, [event.name]: slot } });
+            const { [event.assignment.id]: _active, ...activity } = context.activity;
+            const { [event.assignment.id]: _warned, ...warned } = context.warned;
+            enqueue.assign({ slots: { ...context.slots, [event.name]: slot }, activity, warned });
             enqueue.emit({ type: 'release.done', requestId: event.requestId, ok: true, assignment: event.assignment });
           }),
         },
