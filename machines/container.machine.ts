@@ -13,6 +13,8 @@
  *   (`container.observed`) about a container id other than this actor's are ignored.
  */
 import { assign, fromPromise, sendParent, setup, type ActorRefFrom } from 'xstate';
+import type { ContainerEvent, ContainerInput } from './events.ts';
+import { errorText } from './types.ts';
 import type {
   Assignment,
   Observation,
@@ -26,17 +28,6 @@ import type {
   SlotState,
   StartInput,
 } from './types.ts';
-
-export interface ContainerInput {
-  slot: SlotSpec;
-  containerId: string | null;
-  observed: Observation;
-  assignment: Assignment | null;
-  /** The slot's directory may hold a previous holder's files: rebuild before handing out. */
-  dirty?: boolean;
-  retryBaseMs?: number;
-  maxInPlaceAttempts?: number;
-}
 
 export interface ContainerContext {
   slot: SlotSpec;
@@ -54,28 +45,6 @@ export interface ContainerContext {
   maxInPlaceAttempts: number;
 }
 
-export type ContainerEvent =
-  | { type: 'slot.assign'; requestId: string; assignment: Assignment; relocatedFrom?: string | null }
-  | { type: 'slot.release'; requestId: string }
-  | { type: 'slot.relinquish' }
-  | { type: 'slot.recreate' }
-  | { type: 'slot.retire' }
-  | { type: 'container.died'; containerId: string; at: number }
-  | { type: 'container.destroyed'; containerId: string; at: number }
-  | { type: 'container.observed'; containerId: string | null; running: boolean; at: number };
-
-/** Events this actor sends to its parent. */
-export type SlotReport =
-  | { type: 'slot.changed'; name: string; state: SlotState; phase: string; containerId: string | null; assignment: Assignment | null; error: string | null }
-  | { type: 'slot.assigned'; name: string; requestId: string; assignment: Assignment; relocatedFrom: string | null }
-  | { type: 'slot.assignFailed'; name: string; requestId: string; error: string }
-  | { type: 'slot.released'; name: string; requestId: string; assignment: Assignment }
-  | { type: 'slot.lost'; name: string; assignment: Assignment; attempts: number; error: string | null }
-  | { type: 'slot.recovered'; name: string; assignment: Assignment; containerId: string; faultAt: number; finishedAt: number; attempts: number }
-  | { type: 'slot.retired'; name: string };
-
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
 const isMine = ({ context, event }: { context: ContainerContext; event: ContainerEvent }) =>
   'containerId' in event && event.containerId !== null && event.containerId === context.containerId;
 
@@ -86,6 +55,8 @@ const observedMissing = ({ event }: Args) => event.type === 'container.observed'
 const observedStopped = ({ event }: Args) => event.type === 'container.observed' && event.containerId !== null && !event.running;
 const observedOtherRunning = ({ context, event }: Args) =>
   event.type === 'container.observed' && event.running && event.containerId !== context.containerId;
+
+export type { ContainerEvent, ContainerInput, SlotReport } from './events.ts';
 
 export const containerMachine = setup({
   types: {

@@ -6,23 +6,11 @@
  * Docker list call per sweep) and `removeOrphans`.
  */
 import { assign, emit, enqueueActions, fromPromise, setup } from 'xstate';
-import { containerMachine, type ContainerInput, type SlotReport } from './container.machine.ts';
-import { chooseSlot, diffSweep, planResize, type Reservation, type SweepFinding } from './pool.logic.ts';
-import { planExpiry, planRefill, type ElasticPolicy, type ExpiryPolicy, type ExpiryReason } from './pool.policy.ts';
-import type { Assignment, LaunchRefusal, ObservedContainer, SlotSpec, SlotView, TypeRange } from './types.ts';
-
-export interface PoolInput {
-  slots: ContainerInput[];
-  ranges: Record<string, TypeRange>;
-  healthIntervalMs: number;
-  perUserLimit: number;
-  monitorPaused?: boolean;
-  retryBaseMs?: number;
-  maxInPlaceAttempts?: number;
-  expiry?: ExpiryPolicy;
-  elastic?: Record<string, ElasticPolicy>;
-  baseSizes?: Record<string, number>;
-}
+import { containerMachine } from './container.machine.ts';
+import type { ContainerInput, PoolEmitted, PoolEvent, PoolInput, SweepResult } from './events.ts';
+import { chooseSlot, diffSweep, planResize, type Reservation } from './pool.logic.ts';
+import { planExpiry, planRefill, type ElasticPolicy, type ExpiryPolicy } from './pool.policy.ts';
+import { errorText, type Assignment, type ObservedContainer, type SlotSpec, type SlotView, type TypeRange } from './types.ts';
 
 export interface PoolContext {
   slots: Record<string, SlotView>;
@@ -43,47 +31,6 @@ export interface PoolContext {
   warned: Record<number, number>;
 }
 
-export interface SweepResult {
-  containers: ObservedContainer[];
-  startedAt: number;
-  finishedAt: number;
-  dockerCalls: number;
-}
-
-export type PoolCommand =
-  | { type: 'pool.launch'; requestId: string; kind: string; userId: number; username: string; at: number }
-  | { type: 'pool.release'; requestId: string; name: string; assignmentId: number }
-  | { type: 'pool.resize'; requestId: string; kind: string; size: number }
-  | { type: 'pool.reinit'; requestId: string }
-  | { type: 'pool.remove'; requestId: string; name: string }
-  | { type: 'docker.event'; action: string; containerId: string; name: string; at: number }
-  | { type: 'health.runNow' }
-  | { type: 'health.pause' }
-  | { type: 'health.resume' }
-  | { type: 'health.setInterval'; ms: number }
-  | { type: 'pool.touch'; assignmentId: number; at: number };
-
-export type PoolEvent = PoolCommand | SlotReport;
-
-export type PoolEmitted =
-  | { type: 'slot.updated'; slot: SlotView }
-  | { type: 'slot.removed'; name: string }
-  | { type: 'launch.done'; requestId: string; ok: true; slot: SlotView; assignment: Assignment }
-  | { type: 'launch.done'; requestId: string; ok: false; refusal: LaunchRefusal; message: string }
-  | { type: 'release.done'; requestId: string; ok: boolean; message?: string; assignment?: Assignment }
-  | { type: 'resize.done'; requestId: string; kind: string; size: number; added: string[]; retired: string[]; kept: number; message?: string }
-  | { type: 'reinit.done'; requestId: string; recreated: string[]; skipped: string[] }
-  | { type: 'remove.done'; requestId: string; ok: boolean; message?: string }
-  | { type: 'recovery.done'; name: string; assignment: Assignment; containerId: string; durationMs: number; attempts: number }
-  | { type: 'assignment.moved'; from: string; to: string; assignment: Assignment }
-  | { type: 'assignment.stranded'; name: string; assignment: Assignment; message: string }
-  | { type: 'health.swept'; startedAt: number; durationMs: number; containers: number; dockerCalls: number; findings: SweepFinding[]; orphans: ObservedContainer[] }
-  | { type: 'health.failed'; error: string }
-  | { type: 'monitor.changed'; paused: boolean; intervalMs: number }
-  | { type: 'assignment.expiring'; name: string; assignment: Assignment; reason: ExpiryReason; deadline: number }
-  | { type: 'assignment.expired'; name: string; assignment: Assignment; reason: ExpiryReason }
-  | { type: 'pool.scaled'; added: string[]; retired: string[] };
-
 const MOVE_PREFIX = 'move:';
 
 interface GrowEnqueue {
@@ -102,8 +49,6 @@ function growSlots(enqueue: GrowEnqueue, context: PoolContext, specs: SlotSpec[]
     });
   }
 }
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
 function viewOf(input: ContainerInput): SlotView {
   return {
     ...input.slot,
@@ -114,6 +59,8 @@ function viewOf(input: ContainerInput): SlotView {
     error: null,
   };
 }
+
+export type { PoolCommand, PoolEmitted, PoolEvent, PoolInput, SweepResult } from './events.ts';
 
 export const poolMachine = setup({
   types: {

@@ -77,3 +77,5 @@ export interface PersistAssignmentInput {
 }
 export interface PersistReleaseInput { slot: SlotSpec; assignment: Assignment }
 export interface RemoveInput { slot: SlotSpec; containerId: string | null }
+
+export const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
