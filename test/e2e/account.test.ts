@@ -5,54 +5,36 @@
  * Screenshots: test-results/screenshots/account.png and account-phone.png.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { BrowserSession, PASSWORD, registerInPage } from '../support/browser.ts';
 import { startTestDeck, type TestDeck } from '../support/server.ts';
-import { dist, ensureUiBuilt, root } from '../support/ui-build.ts';
+import { dist, ensureUiBuilt } from '../support/ui-build.ts';
 
-const shots = path.join(root, 'test-results', 'screenshots');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-const PASSWORD = 'a long enough password';
 
 let deck: TestDeck;
-let browser: Browser;
+const session = new BrowserSession();
 let keyDir: string;
-const contexts: BrowserContext[] = [];
-const pageErrors: string[] = [];
+const pageErrors = session.pageErrors;
 
 test.before(async () => {
   ensureUiBuilt();
-  mkdirSync(shots, { recursive: true });
   keyDir = mkdtempSync(path.join(os.tmpdir(), 'pooldeck-keys-'));
   deck = await startTestDeck({ POOLDECK_POOL: 'nginx=1', POOLDECK_UI_DIR: dist });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  await session.launch();
 });
 
 test.after.always(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
+  await session.close();
   await deck?.destroy();
   if (keyDir) rmSync(keyDir, { recursive: true, force: true });
 });
 
-async function newPage(options: { mobile?: boolean } = {}): Promise<Page> {
-  const context = await browser.newContext(
-    options.mobile ? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true } : { viewport: { width: 1280, height: 900 } },
-  );
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) pageErrors.push(`${page.url()}: console: ${message.text()}`);
-  });
-  return page;
-}
-
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+const newPage = (options: { mobile?: boolean } = {}) => session.newPage(options);
+const shot = (page: Page, name: string) => session.shot(page, name);
 
 /** A fresh ed25519 key pair (no passphrase); returns the public key line and its fingerprint. */
 function newKey(name: string, comment: string): { line: string; fingerprint: string } {
@@ -64,12 +46,7 @@ function newKey(name: string, comment: string): { line: string; fingerprint: str
 }
 
 async function register(page: Page, username: string): Promise<void> {
-  await page.goto(`${deck.url}/#/register`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Email').fill(`${username}@example.test`);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Register' }).click();
-  await page.getByRole('heading', { name: 'My containers' }).waitFor();
+  await registerInPage(page, deck.url, username);
 }
 
 async function openAccount(page: Page): Promise<void> {

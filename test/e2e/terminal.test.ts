@@ -11,6 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../support/browser.ts';
 import { docker } from '../support/docker.ts';
 import { eventually, fetchText, startTestDeck, type TestDeck } from '../support/server.ts';
 import { emitAck, openSocket, type PoolSocket } from '../support/sockets.ts';
@@ -32,7 +33,7 @@ test.before(async () => {
   deck = await startTestDeck({ POOLDECK_POOL: 'nginx=2,ssh=1', POOLDECK_UI_DIR: uiDir });
   browser = await chromium.launch({
     executablePath: process.env.POOLDECK_CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    args: CHROMIUM_ARGS,
   });
   mkdirSync(shots, { recursive: true });
 });
