@@ -26,6 +26,7 @@ export function ownedSlot(req: Request, runtime: PoolRuntime): { slot: SlotView;
   const assignmentId = idParam(req.params.id, 'container');
   const slot = runtime.slotOfAssignment(assignmentId);
   if (!slot || slot.assignment?.userId !== user.id) throw new RequestError(404, 'no such container');
+  runtime.touch(assignmentId); // the holder is using it: not idle
   return { slot, assignmentId, userId: user.id };
 }
 

@@ -154,6 +154,7 @@ export function attachContainerAccess(io: AccessServer, deps: ContainerAccessDep
       if (!slot || !slot.assignment || (slot.assignment.userId !== user.id && !user.isAdmin)) throw new RequestError(404, 'you have no container with that id');
       if (slot.state !== 'assigned' || !slot.containerId) throw new RequestError(409, `${slot.name} is not running right now (${slot.state}${slot.phase ? `, ${slot.phase}` : ''}); try again when it is`);
       if (!console) throw new RequestError(501, 'this server runs without Docker access for terminals, logs and stats');
+      if (slot.assignment.userId === user.id) runtime.touch(id);
       return { slot, containerId: slot.containerId, user };
     },
     on(socket, event, run) {

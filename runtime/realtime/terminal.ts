@@ -9,6 +9,8 @@
  * runaway command cannot fill the server's memory for a slow client.
  */
 import { randomUUID } from 'node:crypto';
+
+const TOUCH_EVERY_MS = 30_000;
 import { SSH_LOGIN } from '../pool-actors.ts';
 import { RequestError } from '../pool-runtime.ts';
 import type { Shell } from '../console.ts';
@@ -90,6 +92,8 @@ export function registerTerminal(socket: AccessSocket, ctx: AccessContext): void
     return { handle, user: shell.user };
   });
 
+  /** Typing in the terminal is activity (for the idle TTL), recorded at most every TOUCH_EVERY_MS. */
+  const lastTouch = new Map<number, number>();
   const shellOf = (handle: unknown) => {
     sessions.mine(socket, handle, 'terminal');
     return shells.get(handle as string)!;
@@ -99,6 +103,12 @@ export function registerTerminal(socket: AccessSocket, ctx: AccessContext): void
     const shell = shellOf(payload.handle);
     if (typeof payload.data !== 'string' || payload.data.length > MAX_INPUT) throw new InputError(`data must be a string of at most ${MAX_INPUT} characters`);
     shell.write(payload.data);
+    const session = sessions.mine(socket, payload.handle, 'terminal');
+    const now = Date.now();
+    if (now - (lastTouch.get(session.assignmentId) ?? 0) > TOUCH_EVERY_MS) {
+      lastTouch.set(session.assignmentId, now);
+      ctx.deps.runtime.touch(session.assignmentId);
+    }
     return true as const;
   });
 
