@@ -22,6 +22,8 @@ import { RequestError, type PoolRuntime } from '../pool-runtime.ts';
 import { registerStreams } from './container-streams.ts';
 import type { Credentials, RealtimeUser } from './socket-server.ts';
 import { registerTerminal } from './terminal.ts';
+import { InputError, record, wholeNumber } from './validate.ts';
+export { InputError, record, wholeNumber };
 
 export interface ContainerAccessDeps {
   runtime: PoolRuntime;
@@ -59,7 +61,6 @@ export interface Target {
   user: RealtimeUser;
 }
 
-export class InputError extends Error {}
 
 export class Sessions {
   private readonly all = new Map<string, Session>();
@@ -107,17 +108,6 @@ export interface AccessContext {
   reserve(socket: AccessSocket, kinds: SessionKind[], max: number, what: string): () => void;
   /** Run a Docker call; its failure is logged and answered with `sentence`. */
   docker<T>(sentence: string, fn: () => Promise<T>): Promise<T>;
-}
-
-export function record(raw: unknown): Record<string, unknown> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InputError('the payload must be an object');
-  return raw as Record<string, unknown>;
-}
-
-export function wholeNumber(value: unknown, name: string, min: number, max: number, fallback?: number): number {
-  if (value === undefined && fallback !== undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new InputError(`${name} must be a whole number from ${min} to ${max}`);
-  return value;
 }
 
 function consoleOf(deps: ContainerAccessDeps): ContainerConsole | null {

@@ -32,6 +32,8 @@ import type { Logger } from '../logger.ts';
 import { RequestError, type MonitorStatus, type PoolRuntime, type RuntimeEvents, type SweepRecord } from '../pool-runtime.ts';
 import { Inspector } from './inspector.ts';
 import { attachContainerAccess } from './container-access.ts';
+import { InputError, parse } from './validate.ts';
+export { InputError, parse };
 
 export interface RealtimeUser {
   id: number;
@@ -73,37 +75,10 @@ type IoServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string
 type IoSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 /** A refusal caused by what the client sent; its message goes back as is. */
-export class InputError extends Error {}
 
 const RECHECK_CACHE_MS = 5_000;
 const userRoom = (id: number) => `user:${id}`;
 const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : null);
-
-// ---- input validation ----
-
-function record(raw: unknown): Record<string, unknown> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InputError('the payload must be an object');
-  return raw as Record<string, unknown>;
-}
-
-export const parse = {
-  none: (): void => undefined,
-  launch(raw: unknown): { type: string } {
-    const { type } = record(raw);
-    if (typeof type !== 'string' || !/^[a-z0-9-]{1,32}$/.test(type)) throw new InputError('type must be the name of a container type, e.g. "nginx"');
-    return { type };
-  },
-  release(raw: unknown): { id: number } {
-    const { id } = record(raw);
-    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) throw new InputError('id must be the container\'s id (a positive whole number)');
-    return { id };
-  },
-  interval(raw: unknown): { seconds: number } {
-    const { seconds } = record(raw);
-    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 1 || seconds > 86_400) throw new InputError('seconds must be a number from 1 to 86400');
-    return { seconds };
-  },
-};
 
 // ---- views ----
 
