@@ -33,15 +33,16 @@ export interface PoolContext {
 
 const MOVE_PREFIX = 'move:';
 
-interface GrowEnqueue {
-  assign(assignment: { slots: (args: { context: PoolContext }) => Record<string, SlotView> }): void;
+interface SpawnEnqueue {
   spawnChild(src: 'container', options: { id: string; input: ContainerInput }): void;
 }
 
-function growSlots(enqueue: GrowEnqueue, context: PoolContext, specs: SlotSpec[]) {
-  if (specs.length === 0) return;
-  const inputs: ContainerInput[] = specs.map((slot) => ({ slot, containerId: null, observed: 'missing' as const, assignment: null }));
-  enqueue.assign({ slots: ({ context: current }) => ({ ...current.slots, ...Object.fromEntries(inputs.map((i) => [i.slot.name, viewOf(i)])) }) });
+interface GrowEnqueue extends SpawnEnqueue {
+  assign(assignment: { slots: (args: { context: PoolContext }) => Record<string, SlotView> }): void;
+}
+
+/** One container actor per input, with the pool's retry settings. */
+function spawnContainers(enqueue: SpawnEnqueue, context: PoolContext, inputs: ContainerInput[]) {
   for (const input of inputs) {
     enqueue.spawnChild('container', {
       id: input.slot.name,
@@ -49,6 +50,15 @@ function growSlots(enqueue: GrowEnqueue, context: PoolContext, specs: SlotSpec[]
     });
   }
 }
+
+/** New, empty slots: views in the map first, then their actors. */
+function growSlots(enqueue: GrowEnqueue, context: PoolContext, specs: SlotSpec[]) {
+  if (specs.length === 0) return;
+  const inputs: ContainerInput[] = specs.map((slot) => ({ slot, containerId: null, observed: 'missing' as const, assignment: null }));
+  enqueue.assign({ slots: ({ context: current }) => ({ ...current.slots, ...Object.fromEntries(inputs.map((i) => [i.slot.name, viewOf(i)])) }) });
+  spawnContainers(enqueue, context, inputs);
+}
+
 function viewOf(input: ContainerInput): SlotView {
   return {
     ...input.slot,
@@ -99,12 +109,7 @@ export const poolMachine = setup({
       enqueue.emit({ type: 'pool.scaled', added: plan.add.map((s) => s.name), retired: retire });
     }),
     spawnSlots: enqueueActions(({ context, enqueue }, params: { inputs: ContainerInput[] }) => {
-      for (const input of params.inputs) {
-        enqueue.spawnChild('container', {
-          id: input.slot.name,
-          input: { retryBaseMs: context.retryBaseMs, maxInPlaceAttempts: context.maxInPlaceAttempts, ...input },
-        });
-      }
+      spawnContainers(enqueue, context, params.inputs);
     }),
   },
 }).createMachine({

@@ -194,11 +194,12 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
       switch (event.type) {
         case 'slot.updated': {
           const slot = event.slot;
-          this.since.set(slot.name, now());
+          const since = now();
+          this.since.set(slot.name, since);
           this.write('status', () => store.setStatus(slot.name, slot.state, slot.phase, slot.containerId));
           this.write('event', () => store.logEvent('state', { slot: slot.name, userId: slot.assignment?.userId, detail: { state: slot.state, phase: slot.phase, containerId: slot.containerId?.slice(0, 12), error: slot.error } }));
           log.debug('slot.state', { slot: slot.name, state: slot.state, phase: slot.phase });
-          this.emit('slot', { ...slot, since: now() });
+          this.emit('slot', { ...slot, since });
           break;
         }
         case 'slot.removed':
@@ -291,8 +292,9 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
     return countByType(this.slots());
   }
 
+  /** On every container request: a scan of the pool's map, without sorting it. */
   slotOfAssignment(assignmentId: number): SlotView | undefined {
-    return this.slots().find((s) => s.assignment?.id === assignmentId);
+    return Object.values(this.actor.getSnapshot().context.slots).find((s) => s.assignment?.id === assignmentId);
   }
 
   monitor(): MonitorStatus {
