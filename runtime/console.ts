@@ -13,7 +13,7 @@
  * - `stats()` reports about once a second until `stop()` or the container goes away.
  * - Errors carry the container id they concern (EngineError).
  */
-import type { LogLine } from '../shared/console-events.ts';
+import type { LogLine, StatsSample } from '../shared/console-events.ts';
 
 export interface ShellOptions {
   user?: string;
@@ -68,18 +68,8 @@ export interface RawStats {
   pids_stats?: { current?: number };
 }
 
-export interface Usage {
-  at: number;
-  cpuPercent: number;
-  memoryBytes: number;
-  memoryLimitBytes: number;
-  memoryPercent: number;
-  rxBytes: number;
-  txBytes: number;
-  rxRate: number;
-  txRate: number;
-  pids: number;
-}
+/** One computed reading: the wire's StatsSample without the stream handle and the CPU limit. */
+export type Usage = Omit<StatsSample, 'handle' | 'cpuLimit'>;
 
 const round = (n: number, places = 2) => Math.round(n * 10 ** places) / 10 ** places;
 

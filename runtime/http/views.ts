@@ -1,23 +1,14 @@
 /** What the API (and the socket layer) shows of a slot: one shape for users, one for admins. */
 import type { SlotState, SlotView } from '../../machines/types.ts';
-import type { AdminSlot } from '../../shared/events.ts';
+import type { AdminSlot, ContainerView as SharedContainerView } from '../../shared/events.ts';
 import type { Config } from '../config.ts';
 import { SSH_LOGIN } from '../pool-actors.ts';
 
-export interface ContainerView {
-  /** The assignment id: what the user's routes take as :id. */
-  id: number | null;
-  name: string;
-  type: string;
-  status: SlotState;
-  phase: string;
-  host_port: number;
-  /** Web types: where the container answers. */
-  url?: string;
-  /** The ssh type: the command that logs in. */
-  ssh?: string;
-  created_at: string | null;
-}
+/**
+ * The user's view of a container: the shape shared with the UI (shared/events.ts), except that a
+ * slot without an assignment has no id or hand-out time yet.
+ */
+export type ContainerView = Omit<SharedContainerView, 'id' | 'created_at'> & { id: number | null; created_at: string | null };
 
 export function containerView(slot: SlotView, config: Pick<Config, 'publicHost' | 'types'>): ContainerView {
   const host = config.publicHost.includes(':') && !config.publicHost.startsWith('[') ? `[${config.publicHost}]` : config.publicHost;
