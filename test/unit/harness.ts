@@ -10,6 +10,7 @@ import { SlotFiles } from '../../runtime/slot-files.ts';
 import { openDb, type Db } from '../../runtime/store/db.ts';
 import { SqlitePoolStore } from '../../runtime/store/pool-store.ts';
 import { FakeEngine } from '../fakes/fake-engine.ts';
+import { eventually } from '../support/server.ts';
 
 export interface Harness {
   runtime: PoolRuntime;
@@ -56,9 +57,7 @@ export const bob = { id: 2, username: 'bob' };
 
 /** Resolve when `predicate` holds for the runtime's slots (or fail after `ms`). */
 export async function until(runtime: PoolRuntime, predicate: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not reached: ' + JSON.stringify(runtime.slots().map((s) => [s.name, s.state, s.phase])));
-    await new Promise((r) => setTimeout(r, 10));
+  if (!(await eventually(predicate, ms, 10)).ok) {
+    throw new Error('condition not reached: ' + JSON.stringify(runtime.slots().map((s) => [s.name, s.state, s.phase])));
   }
 }
