@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 SCRIPTS := ops/scripts
 
-.PHONY: help deps engine images images-if-missing ui run test test-unit chaos chaos-dockerd bench up provision ssh destroy lint-ops
+.PHONY: typecheck help deps engine images images-if-missing ui run test test-unit chaos chaos-dockerd bench up provision ssh destroy lint-ops
 
 help:
 	@echo "make run      install what is missing, build images if needed, start Pooldeck on :5000"
@@ -29,7 +29,7 @@ ui: deps
 run: deps images-if-missing ui
 	@npm start
 
-test: deps images-if-missing ui
+test: deps typecheck images-if-missing ui
 	@$(SCRIPTS)/ensure-test-tools.sh
 	@npm test
 
@@ -57,6 +57,9 @@ ssh:
 
 destroy:
 	vagrant destroy -f
+
+typecheck: deps
+	@npm run --silent typecheck
 
 lint-ops:
 	@$(SCRIPTS)/ensure-test-tools.sh

@@ -1,7 +1,7 @@
 /**
  * Shared vocabulary of the pool machines. Nothing here imports Docker, SQLite or sockets:
  * the machines receive the world as events and act on it through named promise actors
- * that the runtime provides (see runtime/pool-actors.ts).
+ * that the runtime provides (see runtime/pool/pool-actors.ts).
  */
 
 /** The four states the API, UI and database report. */

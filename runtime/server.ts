@@ -5,16 +5,16 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { Accounts } from './accounts.ts';
+import { Accounts } from './accounts/accounts.ts';
 import type { Config } from './config.ts';
-import { DockerodeEngine } from './docker-engine.ts';
-import type { ContainerEngine } from './engine.ts';
+import { DockerodeEngine } from './docker/dockerode-engine.ts';
+import type { ContainerEngine } from './docker/engine.ts';
 import { createHttpApp } from './http/app.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { PoolRuntime } from './pool-runtime.ts';
-import { guardFromSubnets } from './pool-guard.ts';
-import { waitUntilServing } from './probe.ts';
-import { SlotFiles } from './slot-files.ts';
+import { PoolRuntime } from './pool/pool-runtime.ts';
+import { guardFromSubnets } from './http/pool-guard.ts';
+import { waitUntilServing } from './pool/probe.ts';
+import { SlotFiles } from './pool/slot-files.ts';
 import { openDb, type Db } from './store/db.ts';
 import { SqlitePoolStore } from './store/pool-store.ts';
 

@@ -1,10 +1,10 @@
 /** /api/admin/*: users, the whole pool, and the health monitor. Admins only (403 otherwise). */
 import { Router } from 'express';
-import type { Accounts } from '../accounts.ts';
+import type { Accounts } from '../accounts/accounts.ts';
 import type { Config } from '../config.ts';
-import type { ContainerEngine } from '../engine.ts';
+import type { ContainerEngine } from '../docker/engine.ts';
 import type { Logger } from '../logger.ts';
-import { RequestError, type PoolRuntime } from '../pool-runtime.ts';
+import { RequestError, type PoolRuntime } from '../pool/pool-runtime.ts';
 import type { PoolStore } from '../store/pool-store.ts';
 import { adminOf } from './auth.ts';
 import { idParam, integer, jsonBody, number, strings } from './validate.ts';

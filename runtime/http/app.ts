@@ -7,12 +7,12 @@ import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import express from 'express';
-import type { Accounts } from '../accounts.ts';
+import type { Accounts } from '../accounts/accounts.ts';
 import type { Config } from '../config.ts';
-import type { ContainerEngine } from '../engine.ts';
+import type { ContainerEngine } from '../docker/engine.ts';
 import type { Logger } from '../logger.ts';
-import { RequestError, type PoolRuntime } from '../pool-runtime.ts';
-import type { SlotFiles } from '../slot-files.ts';
+import { RequestError, type PoolRuntime } from '../pool/pool-runtime.ts';
+import type { SlotFiles } from '../pool/slot-files.ts';
 import type { Db } from '../store/db.ts';
 import type { PoolStore } from '../store/pool-store.ts';
 import { attachRealtime, type Realtime } from '../realtime/socket-server.ts';
@@ -22,7 +22,7 @@ import { authRoutes } from './auth-routes.ts';
 import { containerRoutes } from './container-routes.ts';
 import { apiNotFound, errorHandler } from './errors.ts';
 import { SlotUploads } from './upload.ts';
-import { createMetrics, metricsRoutes } from '../metrics.ts';
+import { createMetrics, metricsRoutes } from './metrics.ts';
 
 export interface AppDeps {
   config: Config;

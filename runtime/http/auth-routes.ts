@@ -1,6 +1,6 @@
 /** Accounts over HTTP: register, login/logout, the caller's profile, API tokens and SSH keys. */
 import { Router } from 'express';
-import type { Accounts } from '../accounts.ts';
+import type { Accounts } from '../accounts/accounts.ts';
 import { clearSessionCookie, identityOf, setSessionCookie, userOf } from './auth.ts';
 import { idParam, jsonBody, strings } from './validate.ts';
 

@@ -9,8 +9,8 @@
  * authenticated by token are exempt: browsers never attach a bearer token on their own.
  */
 import type { CookieOptions, Request, RequestHandler, Response } from 'express';
-import { SESSION_COOKIE, SESSION_TTL_MS, type Accounts, type AuthUser, type Identity } from '../accounts.ts';
-import { RequestError } from '../pool-runtime.ts';
+import { SESSION_COOKIE, SESSION_TTL_MS, type Accounts, type AuthUser, type Identity } from '../accounts/accounts.ts';
+import { RequestError } from '../pool/pool-runtime.ts';
 
 const identities = new WeakMap<Request, Identity>();
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -5,7 +5,7 @@
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../logger.ts';
-import { RequestError } from '../pool-runtime.ts';
+import { RequestError } from '../pool/pool-runtime.ts';
 
 export { RequestError };
 

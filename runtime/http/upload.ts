@@ -17,8 +17,8 @@ import type { Request } from 'express';
 import busboy from 'busboy';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { RequestError } from '../pool-runtime.ts';
-import type { SlotFiles } from '../slot-files.ts';
+import { RequestError } from '../pool/pool-runtime.ts';
+import type { SlotFiles } from '../pool/slot-files.ts';
 import type { PoolStore } from '../store/pool-store.ts';
 
 export interface FileEntry {

@@ -2,7 +2,7 @@
 import type { SlotState, SlotView } from '../../machines/types.ts';
 import type { AdminSlot, ContainerView as SharedContainerView } from '../../shared/events.ts';
 import type { Config } from '../config.ts';
-import { SSH_LOGIN } from '../pool-actors.ts';
+import { SSH_LOGIN } from '../pool/pool-actors.ts';
 
 /**
  * The user's view of a container: the shape shared with the UI (shared/events.ts), except that a

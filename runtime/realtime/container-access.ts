@@ -14,11 +14,11 @@
 import type { Server, Socket } from 'socket.io';
 import type { SlotView } from '../../machines/types.ts';
 import type { Ack, ClientToServerEvents, ServerToClientEvents } from '../../shared/events.ts';
-import type { ContainerConsole } from '../console.ts';
-import { DockerodeConsole } from '../docker-console.ts';
-import { DockerodeEngine } from '../docker-engine.ts';
+import type { ContainerConsole } from '../docker/console.ts';
+import { DockerodeConsole } from '../docker/docker-console.ts';
+import { DockerodeEngine } from '../docker/dockerode-engine.ts';
 import type { Logger } from '../logger.ts';
-import { RequestError, type PoolRuntime } from '../pool-runtime.ts';
+import { RequestError, type PoolRuntime } from '../pool/pool-runtime.ts';
 import { registerStreams } from './container-streams.ts';
 import type { Credentials, RealtimeUser } from './socket-server.ts';
 import { registerTerminal } from './terminal.ts';

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { LogLine } from '../../shared/console-events.ts';
-import { usageOf, type Subscription, type Usage } from '../console.ts';
+import { usageOf, type Subscription, type Usage } from '../docker/console.ts';
 import { InputError, wholeNumber, type AccessContext, type AccessSocket, type Session, type SessionKind, type Target } from './container-access.ts';
 
 const MAX_TAIL = 5000;

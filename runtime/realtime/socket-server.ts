@@ -29,7 +29,7 @@ import {
 import type { Config } from '../config.ts';
 import { adminSlotView, containerView } from '../http/views.ts';
 import type { Logger } from '../logger.ts';
-import { RequestError, type MonitorStatus, type PoolRuntime, type RuntimeEvents, type SweepRecord } from '../pool-runtime.ts';
+import { RequestError, type MonitorStatus, type PoolRuntime, type RuntimeEvents, type SweepRecord } from '../pool/pool-runtime.ts';
 import { Inspector } from './inspector.ts';
 import { attachContainerAccess } from './container-access.ts';
 import { InputError, parse } from './validate.ts';

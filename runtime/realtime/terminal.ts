@@ -11,9 +11,9 @@
 import { randomUUID } from 'node:crypto';
 
 const TOUCH_EVERY_MS = 30_000;
-import { SSH_LOGIN } from '../pool-actors.ts';
-import { RequestError } from '../pool-runtime.ts';
-import type { Shell } from '../console.ts';
+import { SSH_LOGIN } from '../pool/pool-actors.ts';
+import { RequestError } from '../pool/pool-runtime.ts';
+import type { Shell } from '../docker/console.ts';
 import { InputError, wholeNumber, type AccessContext, type AccessSocket, type Session } from './container-access.ts';
 
 const HIGH_WATER = 32;

@@ -1,6 +1,6 @@
 /** An in-memory ContainerEngine that records every call. For unit tests of the machines only. */
 import type { ObservedContainer } from '../../machines/types.ts';
-import type { ContainerEngine, EngineEvent, ExecResult, RunSpec } from '../../runtime/engine.ts';
+import type { ContainerEngine, EngineEvent, ExecResult, RunSpec } from '../../runtime/docker/engine.ts';
 
 interface FakeContainer {
   id: string;

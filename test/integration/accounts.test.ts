@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../runtime/config.ts';
 import { createLogger } from '../../runtime/logger.ts';
-import { LoginThrottle } from '../../runtime/login-throttle.ts';
+import { LoginThrottle } from '../../runtime/accounts/login-throttle.ts';
 import { startPooldeck } from '../../runtime/server.ts';
 import { removePool, startTestDeck, testEnv, type TestDeck } from '../support/server.ts';
 import { Client, newUser, uniqueName } from './client.ts';

@@ -1,6 +1,6 @@
 /** The pure parts of going into a container: docker-stats arithmetic, log framing, line splitting. */
 import test from 'ava';
-import { FrameDemuxer, LineSplitter, usageOf, type RawStats } from '../../runtime/console.ts';
+import { FrameDemuxer, LineSplitter, usageOf, type RawStats } from '../../runtime/docker/console.ts';
 
 function reading(overrides: Partial<RawStats> & { at: string; total: number; system: number; preTotal: number; preSystem: number }): RawStats {
   return {

@@ -5,11 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Accounts } from '../../runtime/accounts.ts';
+import { Accounts } from '../../runtime/accounts/accounts.ts';
 import { loadConfig } from '../../runtime/config.ts';
 import { createHttpApp } from '../../runtime/http/app.ts';
 import { silentLogger } from '../../runtime/logger.ts';
-import type { PoolRuntime } from '../../runtime/pool-runtime.ts';
+import type { PoolRuntime } from '../../runtime/pool/pool-runtime.ts';
 import { openDb } from '../../runtime/store/db.ts';
 
 test('When the pool has not started yet, then pool routes answer 503 while account routes already work', async (t) => {

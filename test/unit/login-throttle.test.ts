@@ -1,5 +1,5 @@
 import test from 'ava';
-import { LoginThrottle } from '../../runtime/login-throttle.ts';
+import { LoginThrottle } from '../../runtime/accounts/login-throttle.ts';
 
 test('When a username+address fails five times, then it is locked for a time that doubles with each further failure', (t) => {
   let now = 0;

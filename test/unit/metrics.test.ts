@@ -4,9 +4,9 @@ import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import type { Identity } from '../../runtime/accounts.ts';
-import { createMetrics, metricsRoutes } from '../../runtime/metrics.ts';
-import type { RuntimeEvents } from '../../runtime/pool-runtime.ts';
+import type { Identity } from '../../runtime/accounts/accounts.ts';
+import { createMetrics, metricsRoutes } from '../../runtime/http/metrics.ts';
+import type { RuntimeEvents } from '../../runtime/pool/pool-runtime.ts';
 
 function fakeRuntime() {
   const runtime = new EventEmitter<RuntimeEvents>() as EventEmitter<RuntimeEvents> & { counts: () => Record<string, Record<string, number>>; started: boolean };

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { KeyError, parsePublicKey } from '../../runtime/ssh-keys.ts';
+import { KeyError, parsePublicKey } from '../../runtime/accounts/ssh-keys.ts';
 import { ecdsaKey, ed25519Key, mismatchedKey, rsaKey } from '../integration/fixtures.ts';
 
 test('When a real ed25519, RSA or ECDSA key is given, then it parses to a one-line key with a fingerprint', (t) => {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
-import type { LogLine } from '../shared/console-events.ts';
+import type { LogLine } from '../../shared/console-events.ts';
 import { FrameDemuxer, LineSplitter, type ContainerConsole, type LogOptions, type RawStats, type Shell, type ShellOptions, type Subscription } from './console.ts';
 import { EngineError } from './engine.ts';
 

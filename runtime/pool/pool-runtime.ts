@@ -6,9 +6,9 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { createActor, type Actor, type InspectionEvent } from 'xstate';
-import type { PoolEmitted } from '../machines/pool.machine.ts';
-import { buildSlots, countByType, parseSlotName, planReconcile, slotSpec } from '../machines/pool.logic.ts';
-import type { Assignment, SlotState, SlotView, TypeRange } from '../machines/types.ts';
+import type { PoolEmitted } from '../../machines/pool.machine.ts';
+import { buildSlots, countByType, parseSlotName, planReconcile, slotSpec } from '../../machines/pool.logic.ts';
+import type { Assignment, SlotState, SlotView, TypeRange } from '../../machines/types.ts';
 import { providePoolMachine, runSpec, type PoolDeps } from './pool-actors.ts';
 
 export type PoolActor = Actor<ReturnType<typeof providePoolMachine>>;

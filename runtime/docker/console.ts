@@ -13,7 +13,7 @@
  * - `stats()` reports about once a second until `stop()` or the container goes away.
  * - Errors carry the container id they concern (EngineError).
  */
-import type { LogLine, StatsSample } from '../shared/console-events.ts';
+import type { LogLine, StatsSample } from '../../shared/console-events.ts';
 
 export interface ShellOptions {
   user?: string;

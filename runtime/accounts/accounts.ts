@@ -7,13 +7,13 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
-import type { Config } from './config.ts';
-import type { Logger } from './logger.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
 import { LoginThrottle } from './login-throttle.ts';
-import { RequestError } from './pool-runtime.ts';
+import { RequestError } from '../pool/pool-runtime.ts';
 import { KeyError, fingerprintOf, parsePublicKey } from './ssh-keys.ts';
-import type { Db } from './store/db.ts';
-import { AccountsStore, type UserRow } from './store/accounts-store.ts';
+import type { Db } from '../store/db.ts';
+import { AccountsStore, type UserRow } from '../store/accounts-store.ts';
 
 export interface AuthUser {
   id: number;

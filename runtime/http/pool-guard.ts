@@ -6,7 +6,7 @@
  */
 import type { Server } from 'node:http';
 import { BlockList } from 'node:net';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../logger.ts';
 
 export function guardFromSubnets(server: Server, subnets: string[], log: Logger): void {
   if (subnets.length === 0) return;

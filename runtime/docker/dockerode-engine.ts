@@ -1,9 +1,9 @@
 /** ContainerEngine on a real dockerd through dockerode. */
 import Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
-import type { ObservedContainer } from '../machines/types.ts';
+import type { ObservedContainer } from '../../machines/types.ts';
 import { EngineError, type ContainerEngine, type EngineEvent, type ExecResult, type RunSpec } from './engine.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../logger.ts';
 
 const WATCHED = ['die', 'stop', 'oom', 'destroy'];
 

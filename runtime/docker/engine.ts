@@ -10,7 +10,7 @@
  *   reconnects by itself when the engine restarts; it returns a function that stops watching.
  * - Errors carry the container id or name they concern (`EngineError`).
  */
-import type { ObservedContainer } from '../machines/types.ts';
+import type { ObservedContainer } from '../../machines/types.ts';
 
 export interface Mount {
   source: string;

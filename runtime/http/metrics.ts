@@ -10,9 +10,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { Router, type RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { parseSlotName } from '../machines/pool.logic.ts';
-import type { Accounts } from './accounts.ts';
-import type { PoolRuntime, RuntimeEvents, SweepRecord } from './pool-runtime.ts';
+import { parseSlotName } from '../../machines/pool.logic.ts';
+import type { Accounts } from '../accounts/accounts.ts';
+import type { PoolRuntime, RuntimeEvents, SweepRecord } from '../pool/pool-runtime.ts';
 
 type LaunchEvent = RuntimeEvents['launch'][0];
 type RecoveryEvent = RuntimeEvents['recovery'][0];

@@ -4,8 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { fromPromise, type ActorOptions, type AnyActorLogic } from 'xstate';
-import { containerMachine } from '../machines/container.machine.ts';
-import { poolMachine, type SweepResult } from '../machines/pool.machine.ts';
+import { containerMachine } from '../../machines/container.machine.ts';
+import { poolMachine, type SweepResult } from '../../machines/pool.machine.ts';
 import type {
   Assignment,
   ObservedContainer,
@@ -16,12 +16,12 @@ import type {
   RemoveInput,
   SlotSpec,
   StartInput,
-} from '../machines/types.ts';
-import type { Config } from './config.ts';
-import type { ContainerEngine, RunSpec } from './engine.ts';
-import type { Logger } from './logger.ts';
+} from '../../machines/types.ts';
+import type { Config } from '../config.ts';
+import type { ContainerEngine, RunSpec } from '../docker/engine.ts';
+import type { Logger } from '../logger.ts';
 import type { SlotFiles } from './slot-files.ts';
-import type { PoolStore } from './store/pool-store.ts';
+import type { PoolStore } from '../store/pool-store.ts';
 
 export interface PoolDeps {
   config: Config;
