@@ -3,12 +3,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 SCRIPTS := ops/scripts
 
-.PHONY: typecheck help deps engine images images-if-missing ui run test test-unit chaos chaos-dockerd bench up provision ssh destroy lint-ops
+.PHONY: typecheck help deps engine images images-if-missing load-images ui run test test-unit chaos chaos-dockerd bench up provision ssh destroy lint-ops swarm-lab swarm-lab-down
 
 help:
 	@echo "make run      install what is missing, build images if needed, start Pooldeck on :5000"
 	@echo "make test     the whole suite on a real dockerd and Chromium (what CI runs)"
-	@echo "make images   (re)build the pool images"
+	@echo "make images   (re)build the pool images (and load them into NODES=\"tcp://node:2375 ...\" or the Swarm at POOLDECK_DOCKER_HOST)"
+	@echo "make swarm-lab|swarm-lab-down   a 2-node Docker Swarm lab on this machine (docs/swarm.md)"
 	@echo "make up|provision|ssh|destroy   the Vagrant VM"
 
 deps:
@@ -19,6 +20,15 @@ engine:
 
 images: engine
 	@$(SCRIPTS)/build-images.sh --force
+	@$(MAKE) --no-print-directory load-images
+
+# Air-gapped clusters: copy the pool images into each node's engine (no registry needed).
+# NODES="tcp://10.0.0.5:2375 ssh://admin@node2 ..." and/or, with POOLDECK_ENGINE=swarm, every node
+# of the Swarm at POOLDECK_DOCKER_HOST (through its pooldeck.engine label). Nothing to do otherwise.
+load-images:
+	@if [ -n "$(NODES)" ] || [ "$(POOLDECK_ENGINE)" = swarm ]; then \
+	  $(SCRIPTS)/load-images.sh $(if $(filter swarm,$(POOLDECK_ENGINE)),--swarm "$(POOLDECK_DOCKER_HOST)") $(NODES); \
+	fi
 
 images-if-missing: engine
 	@$(SCRIPTS)/build-images.sh
@@ -64,3 +74,10 @@ typecheck: deps
 lint-ops:
 	@$(SCRIPTS)/ensure-test-tools.sh
 	@npx ava test/ops/lint.test.ts
+
+# A Swarm of docker-in-docker nodes on this machine (ops/scripts/swarm-lab.sh, docs/swarm.md).
+swarm-lab: engine images-if-missing
+	@$(SCRIPTS)/swarm-lab.sh up $(or $(N),2)
+
+swarm-lab-down:
+	@$(SCRIPTS)/swarm-lab.sh down
