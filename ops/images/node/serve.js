@@ -206,6 +206,12 @@ server.on('clientError', (err, socket) => {
   else socket.destroy();
 });
 
+// Node opens its inspector (full control of this process) on SIGUSR1. A listener of our own
+// keeps it closed, also on Node versions without --disable-sigusr1 (see pooldeck-node).
+process.on('SIGUSR1', () => {
+  process.stderr.write('serve.js: SIGUSR1 ignored (no inspector)\n');
+});
+
 // As PID 1, node gets no default signal handling: exit at once on stop.
 for (const sig of ['SIGTERM', 'SIGINT']) {
   process.on(sig, () => {
