@@ -39,7 +39,16 @@ export interface Config {
   types: Record<string, ContainerTypeSpec>;
   perUserLimit: number;
   adminPassword: string | null;
-  upload: { maxFileBytes: number; maxFiles: number; maxTotalBytes: number };
+  upload: {
+    maxFileBytes: number;
+    maxFiles: number;
+    maxTotalBytes: number;
+    /** An upload whose body sends nothing for this long is ended (408) and its temps removed. */
+    idleTimeoutMs: number;
+    /** Uploads are refused (507) when they would leave less free space than this on the data disk (kept for SQLite). */
+    diskReserveBytes: number;
+  };
+  accounts: AccountLimits;
   limits: Limits;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   uiDir: string;
@@ -56,6 +65,22 @@ export interface Config {
   };
 }
 
+export type RegistrationMode = 'open' | 'invite' | 'closed';
+export const REGISTRATION_MODES: readonly RegistrationMode[] = ['open', 'invite', 'closed'];
+
+export interface AccountLimits {
+  /** Mode until an admin chooses one at run time (the admin's choice is stored and wins). */
+  registration: RegistrationMode;
+  /** Successful-or-not registrations one client address may make per hour (0 = no limit). */
+  registerPerHour: number;
+  /** Password checks (logins) one client address may cause per minute, in bursts up to this (0 = no limit). */
+  loginPerAddressPerMinute: number;
+  /** Password checks waiting or running at once, over all clients; more are refused with 503. */
+  passwordQueue: number;
+  /** Worker threads that run bcrypt (0 = cores - 1, 1 to 4). */
+  passwordWorkers: number;
+}
+
 export class ConfigError extends Error {}
 
 const WEB_EXTENSIONS = ['.html', '.htm', '.css', '.js', '.mjs', '.json', '.txt', '.md', '.svg', '.png', '.jpg', '.jpeg', '.gif', '.webp', '.ico', '.xml', '.csv', '.pdf', '.woff', '.woff2', '.map', '.wasm'];
@@ -68,6 +93,11 @@ export const DEFAULT_TYPES: Record<string, ContainerTypeSpec> = {
   node: { type: 'node', image: 'pooldeck/node:latest', containerPort: 3000, portStart: 8300, portEnd: 8399, protocol: 'http', filesMount: '/srv/www', filesReadOnly: true, capAdd: [], uploadExtensions: [...WEB_EXTENSIONS, '.cjs', '.ts'] },
   ssh: { type: 'ssh', image: 'pooldeck/ssh:latest', containerPort: 22, portStart: 2200, portEnd: 2210, protocol: 'ssh', filesMount: '/srv/www', filesReadOnly: true, capAdd: ['CHOWN', 'SETUID', 'SETGID', 'SYS_CHROOT', 'AUDIT_WRITE'], uploadExtensions: [...WEB_EXTENSIONS, '.sh', '.py', '.tar', '.gz', '.zip', '.conf', '.yaml', '.yml'] },
 };
+
+/** The spec of a configured type, or undefined (never an inherited property such as "constructor"). */
+export function typeSpec(config: Pick<Config, 'types'>, type: string): ContainerTypeSpec | undefined {
+  return Object.hasOwn(config.types, type) ? config.types[type] : undefined;
+}
 
 export const DEFAULT_SIZES = 'nginx=5,apache=3,python=3,node=2,ssh=2';
 
@@ -124,6 +154,12 @@ function trustProxy(raw: string | undefined): boolean | number | string {
   return raw;
 }
 
+function registrationMode(raw: string | undefined): RegistrationMode {
+  if (raw === undefined || raw === '') return 'open';
+  if (!(REGISTRATION_MODES as readonly string[]).includes(raw)) throw new ConfigError(`POOLDECK_REGISTRATION="${raw}" must be open, invite or closed`);
+  return raw as RegistrationMode;
+}
+
 function metricsToken(raw: string | undefined): string | null {
   if (raw === undefined || raw === '') return null;
   if (!/^[\x21-\x7e]{16,256}$/.test(raw)) throw new ConfigError('POOLDECK_METRICS_TOKEN must be 16-256 printable characters without spaces (e.g. the output of "openssl rand -hex 24")');
@@ -158,7 +194,8 @@ export function parseElastic(raw: string, types: Record<string, ContainerTypeSpe
 
 export function loadConfig(processEnv: Env = process.env): Config {
   const env: Env = { ...readConfigFile(processEnv.POOLDECK_CONFIG), ...processEnv };
-  const types: Record<string, ContainerTypeSpec> = structuredClone(DEFAULT_TYPES);
+  // No prototype: a type named "constructor", "__proto__" or "toString" is unknown, not Object's.
+  const types: Record<string, ContainerTypeSpec> = Object.assign(Object.create(null), structuredClone(DEFAULT_TYPES));
   parseTypeOverrides(env, types);
   const bind = env.POOLDECK_BIND || '0.0.0.0';
   if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(bind) && bind !== '::') throw new ConfigError(`POOLDECK_BIND="${bind}" must be an IPv4 address such as 0.0.0.0 or 127.0.0.1`);
@@ -182,6 +219,15 @@ export function loadConfig(processEnv: Env = process.env): Config {
       maxFileBytes: int(env, 'POOLDECK_UPLOAD_MAX_FILE_BYTES', 10 * 1024 * 1024, 1, 2 ** 40),
       maxFiles: int(env, 'POOLDECK_UPLOAD_MAX_FILES', 100, 1, 100_000),
       maxTotalBytes: int(env, 'POOLDECK_UPLOAD_MAX_TOTAL_BYTES', 50 * 1024 * 1024, 1, 2 ** 40),
+      idleTimeoutMs: int(env, 'POOLDECK_UPLOAD_IDLE_TIMEOUT', 30, 1, 3600) * 1000,
+      diskReserveBytes: int(env, 'POOLDECK_DISK_RESERVE_MB', 256, 0, 2 ** 30) * 1024 * 1024,
+    },
+    accounts: {
+      registration: registrationMode(env.POOLDECK_REGISTRATION),
+      registerPerHour: int(env, 'POOLDECK_REGISTER_PER_HOUR', 30, 0, 1_000_000),
+      loginPerAddressPerMinute: int(env, 'POOLDECK_LOGIN_PER_ADDRESS', 30, 0, 1_000_000),
+      passwordQueue: int(env, 'POOLDECK_PASSWORD_QUEUE', 64, 1, 100_000),
+      passwordWorkers: int(env, 'POOLDECK_PASSWORD_WORKERS', 0, 0, 64),
     },
     limits: {
       memoryBytes: int(env, 'POOLDECK_CONTAINER_MEMORY_MB', 256, 16, 1 << 20) * 1024 * 1024,
@@ -194,8 +240,8 @@ export function loadConfig(processEnv: Env = process.env): Config {
     trustProxy: trustProxy(env.POOLDECK_TRUST_PROXY),
     metricsToken: metricsToken(env.POOLDECK_METRICS_TOKEN),
     policy: {
-      idleTtlMs: int(env, 'POOLDECK_IDLE_TTL', 0, 0, 365 * 86_400) * 1000,
-      maxLifetimeMs: int(env, 'POOLDECK_MAX_LIFETIME', 0, 0, 365 * 86_400) * 1000,
+      idleTtlMs: int(env, 'POOLDECK_IDLE_TTL', 2 * 3600, 0, 365 * 86_400) * 1000,
+      maxLifetimeMs: int(env, 'POOLDECK_MAX_LIFETIME', 24 * 3600, 0, 365 * 86_400) * 1000,
       warnMs: int(env, 'POOLDECK_EXPIRY_WARNING', 300, 0, 86_400) * 1000,
       elastic: parseElastic(env.POOLDECK_WARM ?? '', types),
     },

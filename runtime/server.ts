@@ -77,6 +77,7 @@ export async function startPooldeck(config: Config, options: StartOptions = {}):
   } catch (error) {
     state.error = (error as Error).message;
     await new Promise((r) => http.close(r));
+    await accounts.close();
     await db.close();
     throw error;
   }
@@ -90,6 +91,7 @@ export async function startPooldeck(config: Config, options: StartOptions = {}):
       await new Promise((r) => http.close(r));
       http.closeAllConnections?.();
       await runtime.stop();
+      await accounts.close();
       await db.close();
     },
   };

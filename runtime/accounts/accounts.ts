@@ -3,13 +3,18 @@
  * `authenticate` function every entry point (HTTP and socket.io) uses to learn who is asking.
  *
  * Secrets (session cookies, `pd_` tokens) are 32 random bytes; only their SHA-256 is stored.
- * Passwords are bcrypt hashes. Errors are RequestErrors carrying the HTTP status.
+ * Passwords are bcrypt hashes, computed in worker threads (PasswordHasher) under two budgets:
+ * password checks per client address per minute (429) and password jobs at once over all
+ * clients (503). A login for an unknown user costs one bcrypt comparison like a known one.
+ * Errors are RequestErrors carrying the HTTP status.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
-import type { Config } from '../config.ts';
+import type { AccountLimits, Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { LoginThrottle } from './login-throttle.ts';
+import { PasswordBusy, PasswordHasher } from './password-hasher.ts';
+import { RateBudget } from './rate-budget.ts';
 import { RequestError } from '../pool/pool-runtime.ts';
 import { KeyError, fingerprintOf, parsePublicKey } from './ssh-keys.ts';
 import type { Db } from '../store/db.ts';
@@ -73,26 +78,61 @@ export function checkPassword(password: string): void {
   if (Buffer.byteLength(password, 'utf8') > 72) throw new RequestError(400, 'password must be at most 72 bytes');
 }
 
+export const DEFAULT_ACCOUNT_LIMITS: AccountLimits = { registration: 'open', registerPerHour: 30, loginPerAddressPerMinute: 30, passwordQueue: 64, passwordWorkers: 0 };
+
+/** 429 with Retry-After. */
+export function tooMany(message: string, waitMs: number): RequestError {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  return Object.assign(new RequestError(429, `${message}; try again in ${seconds} s`, 'throttled'), { retryAfter: seconds });
+}
+
 export class Accounts {
   readonly store: AccountsStore;
   /** Replaceable so tests can drive it with their own clock. */
   throttle = new LoginThrottle();
+  /** Password checks per client address (replaceable for tests). */
+  loginBudget: RateBudget;
+  readonly hasher: PasswordHasher;
   /** Compared against when the user does not exist, so a miss costs as much as a wrong password. */
   private readonly dummyHash = bcrypt.hashSync(randomBytes(16).toString('hex'), BCRYPT_ROUNDS);
 
   constructor(
     db: Db,
     private readonly log: Logger,
+    readonly limits: AccountLimits = DEFAULT_ACCOUNT_LIMITS,
   ) {
     this.store = new AccountsStore(db);
+    this.loginBudget = new RateBudget({ limit: limits.loginPerAddressPerMinute, windowMs: 60_000 });
+    this.hasher = new PasswordHasher({ workers: limits.passwordWorkers || undefined, maxQueued: limits.passwordQueue });
   }
 
   /** Create the tables and, on first start, the `admin` account. */
-  static async open(db: Db, config: Pick<Config, 'adminPassword'>, log: Logger): Promise<Accounts> {
-    const accounts = new Accounts(db, log);
+  static async open(db: Db, config: Pick<Config, 'adminPassword'> & Partial<Pick<Config, 'accounts'>>, log: Logger): Promise<Accounts> {
+    const accounts = new Accounts(db, log, config.accounts);
     await accounts.store.init();
     await accounts.ensureAdmin(config.adminPassword);
     return accounts;
+  }
+
+  async close(): Promise<void> {
+    await this.hasher.close();
+  }
+
+  /** bcrypt in a worker; a full queue is the global budget speaking (503, costs nothing). */
+  private async passwordJob<T>(job: () => Promise<T>): Promise<T> {
+    try {
+      return await job();
+    } catch (error) {
+      if (error instanceof PasswordBusy) {
+        this.log.warn('password.busy', { queued: this.hasher.load });
+        throw Object.assign(new RequestError(503, 'the server is checking too many passwords at once; try again in a few seconds', 'busy'), { retryAfter: 2 });
+      }
+      throw error;
+    }
+  }
+
+  hashPassword(password: string): Promise<string> {
+    return this.passwordJob(() => this.hasher.hash(password, BCRYPT_ROUNDS));
   }
 
   async ensureAdmin(configured: string | null): Promise<void> {
@@ -105,7 +145,7 @@ export class Accounts {
       }
     }
     const password = configured ?? randomBytes(18).toString('base64url');
-    await this.store.createUser('admin', 'admin@localhost', await bcrypt.hash(password, BCRYPT_ROUNDS), true);
+    await this.store.createUser('admin', 'admin@localhost', await this.hashPassword(password), true);
     if (configured !== null) {
       this.log.info('admin.created', { username: 'admin', message: 'created the admin account with the password from POOLDECK_ADMIN_PASSWORD' });
     } else {
@@ -128,7 +168,7 @@ export class Accounts {
     if (RESERVED.has(username)) throw new RequestError(409, `the username "${username}" is reserved`);
     if (await this.store.userByName(username)) throw new RequestError(409, `the username "${username}" is already taken`);
     if (await this.store.userByEmail(email)) throw new RequestError(409, 'that email address is already registered');
-    const hash = await bcrypt.hash(input.password, BCRYPT_ROUNDS);
+    const hash = await this.hashPassword(input.password);
     try {
       const id = await this.store.createUser(username, email, hash);
       this.log.info('user.registered', { user: username, id });
@@ -139,16 +179,21 @@ export class Accounts {
     }
   }
 
-  /** Check a password (throttled per username + client address) and open a session. */
+  /**
+   * Check a password and open a session. Refused before any bcrypt work: a locked
+   * (username, address) pair and an address over its budget of checks (429), a full queue (503).
+   */
   async login(usernameInput: string, password: string, ip: string): Promise<{ user: AuthUser; token: string; expiresAt: Date }> {
     const username = usernameInput.trim().toLowerCase();
     const wait = this.throttle.retryAfterMs(username, ip);
-    if (wait > 0) {
-      const seconds = Math.ceil(wait / 1000);
-      throw Object.assign(new RequestError(429, `too many failed logins; try again in ${seconds} s`, 'throttled'), { retryAfter: seconds });
+    if (wait > 0) throw tooMany('too many failed logins', wait);
+    const budgetWait = this.loginBudget.take(ip);
+    if (budgetWait > 0) {
+      this.log.warn('login.budget', { ip });
+      throw tooMany('too many logins from your address', budgetWait);
     }
     const row = await this.store.userByName(username);
-    const ok = await bcrypt.compare(password, row?.password_hash ?? this.dummyHash);
+    const ok = await this.passwordJob(() => this.hasher.compare(password, row?.password_hash ?? this.dummyHash));
     if (!row || !ok) {
       this.throttle.failed(username, ip);
       this.log.warn('login.failed', { user: username.slice(0, 32), ip });

@@ -36,6 +36,10 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     POOLDECK_POOL: 'nginx=2',
     POOLDECK_ADMIN_PASSWORD: 'admin-password-for-tests',
     POOLDECK_LOG_LEVEL: process.env.POOLDECK_TEST_LOG ? 'debug' : 'error',
+    // Every test client comes from 127.0.0.1: the per-address budgets would count them as one
+    // person. Tests of those budgets set them again.
+    POOLDECK_LOGIN_PER_ADDRESS: '0',
+    POOLDECK_REGISTER_PER_HOUR: '0',
     ...portRanges(),
     ...overrides,
   };

@@ -1,0 +1,17 @@
+// Worker thread of PasswordHasher (password-hasher.ts): bcrypt off the event loop.
+// Plain JavaScript on purpose: it runs as it is under tsx (tests) and in the compiled build,
+// where it must be copied next to password-hasher.js (see docs/security.md).
+import { parentPort } from 'node:worker_threads';
+import bcrypt from 'bcryptjs';
+
+if (!parentPort) throw new Error('password-worker.js must run as a worker thread');
+const port = parentPort;
+
+port.on('message', (job) => {
+  try {
+    const result = job.op === 'hash' ? bcrypt.hashSync(job.password, job.rounds) : bcrypt.compareSync(job.password, job.hash);
+    port.postMessage({ id: job.id, result });
+  } catch (error) {
+    port.postMessage({ id: job.id, error: String(error && error.message ? error.message : error) });
+  }
+});
