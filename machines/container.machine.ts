@@ -11,6 +11,9 @@
  *   pool can move the assignment, and keeps trying until told `slot.relinquish`.
  * - Docker news (`container.died`, `container.destroyed`) and health-sweep observations
  *   (`container.observed`) about a container id other than this actor's are ignored.
+ * - `slot.retire` is sent only to a free slot (not held, not reserved). The actor finishes a
+ *   start or rebuild already under way, then removes the container, its row and its files, and
+ *   reports `slot.retired` with its generation; nothing of the slot is written after that.
  */
 import { assign, fromPromise, sendParent, setup, type ActorRefFrom } from 'xstate';
 import type { ContainerEvent, ContainerInput } from './events.ts';
@@ -41,6 +44,9 @@ export interface ContainerContext {
   lastError: string | null;
   pendingRequest: string | null;
   relocatedFrom: string | null;
+  generation: number;
+  /** The pool asked this slot to retire while a Docker call was under way: retire when it ends. */
+  retireRequested: boolean;
   retryBaseMs: number;
   maxInPlaceAttempts: number;
 }
@@ -95,6 +101,7 @@ export const containerMachine = setup({
     startsDirty: ({ context }) => context.dirty,
     startsRunning: ({ context }) => context.initial === 'running',
     startsStopped: ({ context }) => context.initial === 'stopped',
+    retireRequested: ({ context }) => context.retireRequested,
     inPlaceExhausted: ({ context }) => context.attempts > 0 && context.attempts % context.maxInPlaceAttempts === 0,
   },
   actions: {
@@ -134,10 +141,15 @@ export const containerMachine = setup({
     lastError: null,
     pendingRequest: null,
     relocatedFrom: null,
+    generation: input.generation ?? 0,
+    retireRequested: false,
     retryBaseMs: input.retryBaseMs ?? 1000,
     maxInPlaceAttempts: input.maxInPlaceAttempts ?? 3,
   }),
   initial: 'init',
+  on: {
+    'slot.retire': { actions: assign({ retireRequested: true }) },
+  },
   states: {
     init: {
       always: [
@@ -152,6 +164,7 @@ export const containerMachine = setup({
 
     available: {
       initial: 'ready',
+      always: { guard: 'retireRequested', target: 'retiring' },
       states: {
         ready: {
           entry: [{ type: 'report', params: { state: 'available', phase: 'ready' } }],
@@ -344,9 +357,16 @@ export const containerMachine = setup({
           invoke: {
             src: 'startContainer',
             input: ({ context }) => ({ slot: context.slot, containerId: context.containerId! }),
-            onDone: { target: '#container.available', actions: 'clearFault' },
-            onError: { target: 'recreating', actions: [assign({ reason: 'create' }), 'noteError'] },
+            onDone: [
+              { guard: 'retireRequested', target: '#container.retiring' },
+              { target: '#container.available', actions: 'clearFault' },
+            ],
+            onError: [
+              { guard: 'retireRequested', target: '#container.retiring', actions: 'noteError' },
+              { target: 'recreating', actions: [assign({ reason: 'create' }), 'noteError'] },
+            ],
           },
+          on: { 'slot.retire': { actions: assign({ retireRequested: true }) } },
         },
         recreating: {
           entry: [{ type: 'report', params: { state: 'stopped', phase: 'recreating' } }],
@@ -358,12 +378,16 @@ export const containerMachine = setup({
               assignment: null,
               reason: context.reason,
             }),
-            onDone: {
-              target: '#container.available',
-              actions: [assign({ containerId: ({ event }) => event.output.containerId, dirty: false }), 'clearFault'],
-            },
-            onError: { target: 'backoff', actions: 'noteError' },
+            onDone: [
+              { guard: 'retireRequested', target: '#container.retiring', actions: assign({ containerId: ({ event }) => event.output.containerId }) },
+              { target: '#container.available', actions: [assign({ containerId: ({ event }) => event.output.containerId, dirty: false }), 'clearFault'] },
+            ],
+            onError: [
+              { guard: 'retireRequested', target: '#container.retiring', actions: 'noteError' },
+              { target: 'backoff', actions: 'noteError' },
+            ],
           },
+          on: { 'slot.retire': { actions: assign({ retireRequested: true }) } },
         },
         backoff: {
           entry: [{ type: 'report', params: { state: 'stopped', phase: 'backoff' } }],
@@ -387,7 +411,7 @@ export const containerMachine = setup({
 
     retired: {
       type: 'final',
-      entry: sendParent(({ context }) => ({ type: 'slot.retired' as const, name: context.slot.name })),
+      entry: sendParent(({ context }) => ({ type: 'slot.retired' as const, name: context.slot.name, generation: context.generation })),
     },
   },
 });

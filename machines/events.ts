@@ -13,6 +13,11 @@ export interface ContainerInput {
   containerId: string | null;
   observed: Observation;
   assignment: Assignment | null;
+  /**
+   * Which incarnation of this slot name the actor is; set by the pool. A report from an actor
+   * that is not the slot's current incarnation (a name retired and grown again) is stale.
+   */
+  generation?: number;
   /** The slot's directory may hold a previous holder's files: rebuild before handing out. */
   dirty?: boolean;
   retryBaseMs?: number;
@@ -37,7 +42,7 @@ export type SlotReport =
   | { type: 'slot.released'; name: string; requestId: string; assignment: Assignment }
   | { type: 'slot.lost'; name: string; assignment: Assignment; attempts: number; error: string | null }
   | { type: 'slot.recovered'; name: string; assignment: Assignment; containerId: string; faultAt: number; finishedAt: number; attempts: number }
-  | { type: 'slot.retired'; name: string };
+  | { type: 'slot.retired'; name: string; generation: number };
 
 // ---- pool supervisor ----
 

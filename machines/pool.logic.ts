@@ -79,24 +79,35 @@ export interface ResizePlan {
   kept: number;
 }
 
-/** Grow with the lowest free indexes; shrink from the highest index, never touching held slots. */
-export function planResize(slots: Record<string, SlotView>, type: string, size: number, range: TypeRange): ResizePlan {
+/**
+ * Grow with the lowest free indexes; shrink from the highest index, never touching held or
+ * reserved slots. A retiring slot no longer counts towards the size, but its index (its name,
+ * port and files directory) stays in use until its actor reports it retired.
+ */
+export function planResize(
+  slots: Record<string, SlotView>,
+  reserved: Record<string, Reservation>,
+  type: string,
+  size: number,
+  range: TypeRange,
+): ResizePlan {
   const capacity = range.portEnd - range.portStart + 1;
   if (!Number.isInteger(size) || size < 0 || size > capacity) {
     throw new RangeError(`${type}: size must be an integer from 0 to ${capacity} (ports ${range.portStart}-${range.portEnd})`);
   }
-  const ofType = Object.values(slots).filter((s) => s.type === type && s.phase !== 'retiring');
+  const all = Object.values(slots).filter((s) => s.type === type);
+  const ofType = all.filter((s) => s.phase !== 'retiring');
   const add: SlotSpec[] = [];
   const retire: string[] = [];
   let kept = 0;
   if (size > ofType.length) {
-    const used = new Set(ofType.map((s) => s.index));
-    for (let index = 0; add.length < size - ofType.length; index++) {
+    const used = new Set(all.map((s) => s.index));
+    for (let index = 0; add.length < size - ofType.length && range.portStart + index <= range.portEnd; index++) {
       if (!used.has(index)) add.push(slotSpec(type, index, range));
     }
   } else {
     const removable = ofType
-      .filter((s) => s.assignment === null && s.state !== 'assigned' && s.state !== 'failed')
+      .filter((s) => s.assignment === null && !reserved[s.name] && s.state !== 'assigned' && s.state !== 'failed')
       .sort((a, b) => b.index - a.index);
     const excess = ofType.length - size;
     retire.push(...removable.slice(0, excess).map((s) => s.name));

@@ -7,7 +7,7 @@
  */
 import { assign, emit, enqueueActions, fromPromise, setup } from 'xstate';
 import { containerMachine } from './container.machine.ts';
-import type { ContainerInput, PoolEmitted, PoolEvent, PoolInput, SweepResult } from './events.ts';
+import type { ContainerEvent, ContainerInput, PoolEmitted, PoolEvent, PoolInput, SweepResult } from './events.ts';
 import { chooseSlot, diffSweep, planResize, type Reservation } from './pool.logic.ts';
 import { planExpiry, planRefill, type ElasticPolicy, type ExpiryPolicy } from './pool.policy.ts';
 import { errorText, type Assignment, type ObservedContainer, type SlotSpec, type SlotView, type TypeRange } from './types.ts';
@@ -29,35 +29,81 @@ export interface PoolContext {
   activity: Record<number, number>;
   /** Deadline each assignment was last warned about. */
   warned: Record<number, number>;
+  /** The current incarnation of each slot name; reports of older incarnations are stale. */
+  generations: Record<string, number>;
+  nextGeneration: number;
 }
 
 const MOVE_PREFIX = 'move:';
 
 interface SpawnEnqueue {
   spawnChild(src: 'container', options: { id: string; input: ContainerInput }): void;
+  assign(assignment: Partial<{ [K in keyof PoolContext]: (args: { context: PoolContext }) => PoolContext[K] }>): void;
 }
 
-interface GrowEnqueue extends SpawnEnqueue {
-  assign(assignment: { slots: (args: { context: PoolContext }) => Record<string, SlotView> }): void;
-}
-
-/** One container actor per input, with the pool's retry settings. */
+/** One container actor per input, with the pool's retry settings and a fresh generation. */
 function spawnContainers(enqueue: SpawnEnqueue, context: PoolContext, inputs: ContainerInput[]) {
-  for (const input of inputs) {
+  const generations: Record<string, number> = {};
+  inputs.forEach((input, i) => {
+    const generation = context.nextGeneration + i;
+    generations[input.slot.name] = generation;
     enqueue.spawnChild('container', {
       id: input.slot.name,
-      input: { retryBaseMs: context.retryBaseMs, maxInPlaceAttempts: context.maxInPlaceAttempts, ...input },
+      input: { retryBaseMs: context.retryBaseMs, maxInPlaceAttempts: context.maxInPlaceAttempts, ...input, generation },
     });
+  });
+  enqueue.assign({
+    generations: ({ context: current }) => ({ ...current.generations, ...generations }),
+    nextGeneration: ({ context: current }) => Math.max(current.nextGeneration, context.nextGeneration + inputs.length),
+  });
+}
+
+interface PoolEnqueue extends SpawnEnqueue {
+  sendTo(to: string, event: ContainerEvent): void;
+  emit(event: PoolEmitted): void;
+}
+
+/**
+ * Take free slots out of the pool. The pool marks them retiring in its own map at once, so no
+ * launch, resize or refill decided after this counts or picks them; their indexes stay taken
+ * until their actors report `slot.retired`.
+ */
+function retireSlots(enqueue: PoolEnqueue, context: PoolContext, names: string[]) {
+  for (const name of names) {
+    const current = context.slots[name];
+    if (!current || current.phase === 'retiring') continue;
+    const slot: SlotView = { ...current, state: 'stopped', phase: 'retiring' };
+    enqueue.assign({ slots: ({ context: now }) => ({ ...now.slots, [name]: slot }) });
+    enqueue.sendTo(name, { type: 'slot.retire' });
+    enqueue.emit({ type: 'slot.updated', slot });
   }
 }
 
+/**
+ * Fixed-size types move towards the size last asked for: slots kept for their holders go once
+ * free, and slots a resize could not add yet (their indexes were still retiring) are added.
+ * Elastic types only grow back to their base size here; `refill` handles the rest.
+ */
+function converge(enqueue: PoolEnqueue, context: PoolContext, type: string) {
+  const range = context.ranges[type];
+  const target = context.baseSizes[type];
+  if (!range || target === undefined) return;
+  const plan = planResize(context.slots, context.reserved, type, Math.min(target, range.portEnd - range.portStart + 1), range);
+  const retire = context.elastic[type] ? [] : plan.retire;
+  if (plan.add.length === 0 && retire.length === 0) return;
+  growSlots(enqueue, context, plan.add);
+  retireSlots(enqueue, context, retire);
+  enqueue.emit({ type: 'pool.scaled', added: plan.add.map((s) => s.name), retired: retire });
+}
+
 /** New, empty slots: views in the map first, then their actors. */
-function growSlots(enqueue: GrowEnqueue, context: PoolContext, specs: SlotSpec[]) {
+function growSlots(enqueue: SpawnEnqueue, context: PoolContext, specs: SlotSpec[]) {
   if (specs.length === 0) return;
   const inputs: ContainerInput[] = specs.map((slot) => ({ slot, containerId: null, observed: 'missing' as const, assignment: null }));
   enqueue.assign({ slots: ({ context: current }) => ({ ...current.slots, ...Object.fromEntries(inputs.map((i) => [i.slot.name, viewOf(i)])) }) });
   spawnContainers(enqueue, context, inputs);
 }
+
 
 function viewOf(input: ContainerInput): SlotView {
   return {
@@ -99,14 +145,22 @@ export const poolMachine = setup({
     growSlots: enqueueActions(({ context, enqueue }, params: { specs: SlotSpec[] }) => {
       growSlots(enqueue, context, params.specs);
     }),
+    /** Take free slots out of the pool (see `retireSlots`). */
+    retireSlots: enqueueActions(({ context, enqueue }, params: { names: string[] }) => {
+      retireSlots(enqueue, context, params.names);
+    }),
     /** Elastic types: top up warm containers after a hand-out, retire surplus after a sweep. */
     refill: enqueueActions(({ context, enqueue }, params: { retire: boolean }) => {
       const plan = planRefill(context.slots, context.reserved, context.elastic, context.baseSizes, context.ranges);
       const retire = params.retire ? plan.retire : [];
       if (plan.add.length === 0 && retire.length === 0) return;
       growSlots(enqueue, context, plan.add);
-      for (const name of retire) enqueue.sendTo(name, { type: 'slot.retire' });
+      retireSlots(enqueue, context, retire);
       enqueue.emit({ type: 'pool.scaled', added: plan.add.map((s) => s.name), retired: retire });
+    }),
+    /** See `converge`. */
+    converge: enqueueActions(({ context, enqueue }, params: { type: string }) => {
+      converge(enqueue, context, params.type);
     }),
     spawnSlots: enqueueActions(({ context, enqueue }, params: { inputs: ContainerInput[] }) => {
       spawnContainers(enqueue, context, params.inputs);
@@ -129,6 +183,8 @@ export const poolMachine = setup({
     baseSizes: input.baseSizes ?? {},
     activity: {},
     warned: {},
+    generations: {},
+    nextGeneration: 1,
   }),
   entry: [{ type: 'spawnSlots', params: ({ event }) => ({ inputs: (event as unknown as { input: PoolInput }).input.slots }) }],
   type: 'parallel',
@@ -209,6 +265,8 @@ export const poolMachine = setup({
           actions: enqueueActions(({ context, event, enqueue }) => {
             const previous = context.slots[event.name];
             if (!previous) return;
+            // Once the pool has decided to retire a slot, nothing the actor reports brings it back.
+            if (previous.phase === 'retiring' && event.phase !== 'retiring') return;
             const slot: SlotView = {
               ...previous,
               state: event.state,
@@ -219,6 +277,7 @@ export const poolMachine = setup({
             };
             enqueue.assign({ slots: { ...context.slots, [event.name]: slot } });
             enqueue.emit({ type: 'slot.updated', slot });
+            if (slot.state === 'available' && slot.phase === 'ready') enqueue({ type: 'converge', params: { type: slot.type } });
           }),
         },
         'slot.recovered': {
@@ -258,14 +317,14 @@ export const poolMachine = setup({
             }
             let plan;
             try {
-              plan = planResize(context.slots, event.kind, event.size, range);
+              plan = planResize(context.slots, context.reserved, event.kind, event.size, range);
             } catch (error) {
               enqueue.emit({ type: 'resize.done', requestId: event.requestId, kind: event.kind, size: event.size, added: [], retired: [], kept: 0, message: errorText(error) });
               return;
             }
             enqueue.assign({ baseSizes: { ...context.baseSizes, [event.kind]: event.size } });
             enqueue({ type: 'growSlots', params: { specs: plan.add } });
-            for (const name of plan.retire) enqueue.sendTo(name, { type: 'slot.retire' });
+            enqueue({ type: 'retireSlots', params: { names: plan.retire } });
             enqueue.emit({
               type: 'resize.done',
               requestId: event.requestId,
@@ -280,10 +339,15 @@ export const poolMachine = setup({
         },
         'slot.retired': {
           actions: enqueueActions(({ context, event, enqueue }) => {
+            // A report from an earlier incarnation of this name must not remove the current one.
+            if (context.generations[event.name] !== event.generation) return;
+            const gone = context.slots[event.name];
             const { [event.name]: _gone, ...slots } = context.slots;
-            enqueue.assign({ slots });
+            const { [event.name]: _generation, ...generations } = context.generations;
+            enqueue.assign({ slots, generations });
             enqueue.stopChild(event.name);
             enqueue.emit({ type: 'slot.removed', name: event.name });
+            if (gone) enqueue({ type: 'converge', params: { type: gone.type } });
           }),
         },
         'pool.remove': {
@@ -294,7 +358,7 @@ export const poolMachine = setup({
             if (slot.assignment || context.reserved[slot.name]) return refuse(`${slot.name} is held by a user; release it first`);
             if (slot.phase === 'retiring') return refuse(`${slot.name} is already being removed`);
             enqueue.assign({ baseSizes: { ...context.baseSizes, [slot.type]: Math.max(0, (context.baseSizes[slot.type] ?? 1) - 1) } });
-            enqueue.sendTo(slot.name, { type: 'slot.retire' });
+            enqueue({ type: 'retireSlots', params: { names: [slot.name] } });
             enqueue.emit({ type: 'remove.done', requestId: event.requestId, ok: true });
           }),
         },

@@ -69,6 +69,7 @@ export interface RefillPlan {
 /**
  * Elastic types: add slots (lowest free indexes, within the port range and `max`) while fewer
  * than `minWarm` are warm or on their way; retire surplus warm slots above the base size.
+ * Retiring slots do not count, but their indexes stay taken until they are retired.
  */
 export function planRefill(
   slots: Record<string, SlotView>,
@@ -82,13 +83,15 @@ export function planRefill(
   for (const [type, policy] of Object.entries(elastic)) {
     const range = ranges[type];
     if (!range) continue;
-    const ofType = Object.values(slots).filter((s) => s.type === type && s.phase !== 'retiring');
+    const all = Object.values(slots).filter((s) => s.type === type);
+    const ofType = all.filter((s) => s.phase !== 'retiring');
     const warm = ofType.filter((s) => !s.assignment && !reserved[s.name] && (s.state === 'available' || s.state === 'stopped')).length;
     const capacity = Math.min(policy.max, range.portEnd - range.portStart + 1);
     const need = Math.min(policy.minWarm - warm, capacity - ofType.length);
     if (need > 0) {
-      const used = new Set(ofType.map((s) => s.index));
-      for (let index = 0, added = 0; added < need; index++) {
+      // A retiring slot's index stays in use until it is retired.
+      const used = new Set(all.map((s) => s.index));
+      for (let index = 0, added = 0; added < need && range.portStart + index <= range.portEnd; index++) {
         if (!used.has(index)) {
           add.push(slotSpec(type, index, range));
           added++;

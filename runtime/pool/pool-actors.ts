@@ -128,7 +128,9 @@ export function providePoolMachine(deps: PoolDeps) {
           persistAssignment,
           persistRelease: fromPromise<void, PersistReleaseInput>(({ input }) => store.releaseAssignment(input.assignment.id)),
           removeContainer: fromPromise<void, RemoveInput>(async ({ input }) => {
-            await engine.remove(input.containerId ?? input.slot.name);
+            // By name too: a rebuild that failed half-way may have left a container the actor never learnt of.
+            if (input.containerId) await engine.remove(input.containerId);
+            await engine.remove(input.slot.name);
             await store.deleteSlot(input.slot.name);
             await files.remove(input.slot.name);
           }),

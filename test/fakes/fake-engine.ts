@@ -17,7 +17,35 @@ export class FakeEngine implements ContainerEngine {
   private next = 1;
   /** Make the next N `run` calls fail. */
   failRuns = 0;
+  /** Calls that have started and not yet returned. */
+  inFlight = 0;
+  private heldRuns: Array<() => void> | null = null;
   images = new Set<string>(['pooldeck/nginx:latest', 'pooldeck/apache:latest', 'pooldeck/python:latest', 'pooldeck/node:latest', 'pooldeck/ssh:latest']);
+
+  /** From now on `run` calls wait (already recorded) until `releaseRuns()`. */
+  holdRuns() {
+    this.heldRuns ??= [];
+  }
+
+  releaseRuns() {
+    const waiting = this.heldRuns ?? [];
+    this.heldRuns = null;
+    waiting.forEach((go) => go());
+  }
+
+  /** How many `run` calls are waiting on `holdRuns()`. */
+  get runsHeld() {
+    return this.heldRuns?.length ?? 0;
+  }
+
+  private async track<T>(work: () => Promise<T>): Promise<T> {
+    this.inFlight += 1;
+    try {
+      return await work();
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
 
   count(op: string) {
     return this.calls.filter((c) => c.op === op).length;
@@ -36,6 +64,13 @@ export class FakeEngine implements ContainerEngine {
 
   async run(spec: RunSpec): Promise<string> {
     this.calls.push({ op: 'run', target: spec.name });
+    return this.track(async () => {
+      if (this.heldRuns) await new Promise<void>((go) => this.heldRuns!.push(go));
+      return this.runNow(spec);
+    });
+  }
+
+  private runNow(spec: RunSpec): string {
     if (this.failRuns > 0) {
       this.failRuns -= 1;
       throw new Error(`${spec.name}: simulated run failure`);

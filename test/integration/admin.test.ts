@@ -2,6 +2,7 @@
 import test from 'ava';
 import { eventually, startTestDeck, type TestDeck } from '../support/server.ts';
 import { Client, adminClient, newTokenUser, newUser } from './client.ts';
+import { poolContainers } from '../support/docker.ts';
 
 let deck: TestDeck;
 let admin: Client;
@@ -105,6 +106,24 @@ test.serial('When the admin grows, shrinks and reinitialises the pool, then the 
   t.is((await admin.post('/api/admin/pool/add', { type: 'nginx', count: 19 })).status, 400, 'beyond the port range');
   t.is((await admin.post('/api/admin/pool/add', { type: 'nginx', count: 0 })).status, 400);
   t.is(nginx().length, 2);
+});
+
+test.serial('When the admin shrinks 4→2 and 20 ms later grows back to 4, then the pool settles at 4 slots and 4 containers', async (t) => {
+  t.is((await admin.post('/api/admin/pool/resize', { type: 'nginx', size: 4 })).status, 200);
+  t.true((await settled(4)).ok, 'grew to 4');
+  const shrink = admin.post('/api/admin/pool/resize', { type: 'nginx', size: 2 });
+  await new Promise((r) => setTimeout(r, 20)); // the scenario of the bug report, not a wait for a condition
+  const grow = await admin.post('/api/admin/pool/resize', { type: 'nginx', size: 4 });
+  const shrunk = await shrink;
+  t.is(shrunk.status, 200);
+  t.is(grow.status, 200);
+  t.true((await eventually(() => nginx().length === 4 && nginx().every((s) => s.state === 'available' && s.phase === 'ready'), 60_000, 50)).ok, 'back at 4');
+  const names = nginx().map((s) => s.name).sort();
+  t.true((await eventually(async () => JSON.stringify((await poolContainers(deck.config.poolName)).map((c) => c.name).sort()) === JSON.stringify(names), 30_000, 100)).ok, '4 containers, one per slot');
+  const sweep = (await admin.post('/api/admin/monitor/run', {})).body.sweep;
+  t.deepEqual([sweep.containers, sweep.findings, sweep.orphans], [4, [], []]);
+  t.is((await admin.post('/api/admin/pool/resize', { type: 'nginx', size: 2 })).status, 200);
+  t.true((await settled(2)).ok);
 });
 
 test.serial('When the admin removes a held container from the pool, then it is released, its container is gone and the type shrinks', async (t) => {

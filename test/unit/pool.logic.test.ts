@@ -33,12 +33,12 @@ test('When the user holds the limit, or nothing is free, or the type is unknown,
 
 test('When resizing, then growth fills the lowest free indexes and shrinking never takes a held slot', (t) => {
   const slots = views();
-  t.deepEqual(planResize(slots, 'nginx', 5, ranges.nginx).add.map((s) => s.index), [3, 4]);
+  t.deepEqual(planResize(slots, {}, 'nginx', 5, ranges.nginx).add.map((s) => s.index), [3, 4]);
   slots.pool_nginx_2_8002 = { ...slots.pool_nginx_2_8002, state: 'assigned', assignment: { id: 1, userId: 1, username: 'a', createdAt: 0 } };
-  const shrink = planResize(slots, 'nginx', 0, ranges.nginx);
+  const shrink = planResize(slots, {}, 'nginx', 0, ranges.nginx);
   t.deepEqual(shrink.retire, ['pool_nginx_1_8001', 'pool_nginx_0_8000']);
   t.is(shrink.kept, 1);
-  t.throws(() => planResize(slots, 'ssh', 12, ranges.ssh), { message: /0 to 11/ });
+  t.throws(() => planResize(slots, {}, 'ssh', 12, ranges.ssh), { message: /0 to 11/ });
 });
 
 test('When a sweep sees a missing, a stopped and a foreign container, then each becomes a finding or an orphan', (t) => {
@@ -76,4 +76,14 @@ test('When reconciling, then containers are adopted by name, missing ones create
   ]);
   t.deepEqual(plan.orphans.map((o) => o.id), ['c']);
   t.deepEqual(plan.keptForAssignments, ['pool_nginx_5_8005']);
+});
+
+test('When slots of a type are retiring, then a grow does not reuse their indexes and a shrink skips reserved slots', (t) => {
+  const slots = views(buildSlots({ nginx: 4 }, ranges));
+  slots.pool_nginx_2_8002 = { ...slots.pool_nginx_2_8002, state: 'stopped', phase: 'retiring' };
+  slots.pool_nginx_3_8003 = { ...slots.pool_nginx_3_8003, state: 'stopped', phase: 'retiring' };
+  t.deepEqual(planResize(slots, {}, 'nginx', 4, ranges.nginx).add.map((s) => s.name), ['pool_nginx_4_8004', 'pool_nginx_5_8005']);
+  const shrink = planResize(slots, { pool_nginx_1_8001: { requestId: 'r', userId: 1 } }, 'nginx', 0, ranges.nginx);
+  t.deepEqual(shrink.retire, ['pool_nginx_0_8000']);
+  t.is(shrink.kept, 1);
 });

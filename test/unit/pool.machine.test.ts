@@ -60,8 +60,7 @@ test('When docker events are missed, then the health sweep on the simulated cloc
   const h = await harness({ POOLDECK_HEALTH_INTERVAL: '30' });
   const lists = h.engine.count('list');
   h.engine.kill('pool_nginx_1_8001', true);
-  h.clock.increment(29_000);
-  await new Promise((r) => setTimeout(r, 20));
+  await h.tick(29_000);
   t.is(h.engine.count('list'), lists, 'no sweep before the interval');
   const swept = new Promise<{ findings: unknown[]; dockerCalls: number }>((resolve) => h.runtime.once('sweep', resolve));
   h.clock.increment(1_000);
@@ -78,19 +77,16 @@ test('When the interval is changed or the monitor paused, then sweeps follow the
   const h = await harness({ POOLDECK_HEALTH_INTERVAL: '30' });
   h.runtime.setHealthInterval(5);
   const lists = h.engine.count('list');
-  h.clock.increment(5_000);
-  await new Promise((r) => setTimeout(r, 20));
+  await h.tick(5_000);
   t.is(h.engine.count('list'), lists + 1);
   h.runtime.pauseMonitor();
   t.true(h.runtime.monitor().paused);
-  h.clock.increment(60_000);
-  await new Promise((r) => setTimeout(r, 20));
+  await h.tick(60_000);
   t.is(h.engine.count('list'), lists + 1, 'no sweep while paused');
   await h.runtime.runHealthCheck();
   t.is(h.engine.count('list'), lists + 2, 'run-now works while paused');
   h.runtime.resumeMonitor();
-  h.clock.increment(5_000);
-  await new Promise((r) => setTimeout(r, 20));
+  await h.tick(5_000);
   t.is(h.engine.count('list'), lists + 3);
   await h.runtime.stop();
 });
@@ -151,10 +147,7 @@ test('When in-place recovery keeps failing, then the assignment moves to a free 
   const moved = new Promise<{ from: string; to: string }>((resolve) => h.runtime.once('moved', resolve));
   h.engine.failRuns = 3;
   h.engine.kill(slot.name);
-  for (let i = 0; i < 3; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    h.clock.increment(10_000);
-  }
+  for (let i = 0; i < 3; i++) await h.tick(10_000);
   const move = await moved;
   t.is(move.from, slot.name);
   t.is(h.runtime.slotOfAssignment(assignment.id)?.name, move.to);

@@ -39,6 +39,14 @@ test('When an elastic type runs low on warm containers, then slots are added up 
   t.deepEqual(planRefill(calm, {}, { nginx: { minWarm: 1, max: 6 } }, { nginx: 2 }, ranges).retire, ['pool_nginx_3_8003', 'pool_nginx_2_8002']);
 });
 
+test('When an elastic type refills while slots are retiring, then the new slots take indexes no retiring slot holds', (t) => {
+  const slots = views(3);
+  slots.pool_nginx_0_8000 = { ...slots.pool_nginx_0_8000, state: 'assigned', phase: 'serving', assignment: held(1, 0) };
+  slots.pool_nginx_1_8001 = { ...slots.pool_nginx_1_8001, state: 'stopped', phase: 'retiring' };
+  const plan = planRefill(slots, {}, { nginx: { minWarm: 2, max: 5 } }, { nginx: 1 }, ranges);
+  t.deepEqual(plan.add.map((s) => s.name), ['pool_nginx_3_8003']);
+});
+
 test('When the idle TTL passes on the simulated clock, then the supervisor warns, then releases the assignment into a fresh container', async (t) => {
   const h = await harness({ POOLDECK_IDLE_TTL: '300', POOLDECK_EXPIRY_WARNING: '60', POOLDECK_HEALTH_INTERVAL: '30' });
   const warnings: string[] = [];
