@@ -56,6 +56,8 @@ export interface Config {
   trustProxy: boolean | number | string;
   /** POOLDECK_METRICS_TOKEN: a bearer that may read GET /metrics (and nothing else); admins always may. */
   metricsToken: string | null;
+  /** Days the audit log keeps its rows; 0 keeps them for ever. */
+  auditRetentionDays: number;
   policy: {
     idleTtlMs: number;
     maxLifetimeMs: number;
@@ -239,6 +241,7 @@ export function loadConfig(processEnv: Env = process.env): Config {
     uiDir: path.resolve(env.POOLDECK_UI_DIR || 'dist'),
     trustProxy: trustProxy(env.POOLDECK_TRUST_PROXY),
     metricsToken: metricsToken(env.POOLDECK_METRICS_TOKEN),
+    auditRetentionDays: int(env, 'POOLDECK_AUDIT_RETENTION_DAYS', 90, 0, 36_500),
     policy: {
       idleTtlMs: int(env, 'POOLDECK_IDLE_TTL', 2 * 3600, 0, 365 * 86_400) * 1000,
       maxLifetimeMs: int(env, 'POOLDECK_MAX_LIFETIME', 24 * 3600, 0, 365 * 86_400) * 1000,

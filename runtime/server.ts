@@ -6,6 +6,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Accounts } from './accounts/accounts.ts';
+import { AuditLog, auditPool } from './audit/audit-log.ts';
+import { SqliteAuditStore } from './store/audit-store.ts';
 import type { Config } from './config.ts';
 import { DockerodeEngine } from './docker/dockerode-engine.ts';
 import type { ContainerEngine } from './docker/engine.ts';
@@ -22,6 +24,7 @@ export interface Pooldeck {
   config: Config;
   runtime: PoolRuntime;
   accounts: Accounts;
+  audit: AuditLog;
   db: Db;
   http: Server;
   port: number;
@@ -56,11 +59,14 @@ export async function startPooldeck(config: Config, options: StartOptions = {}):
     await db.close();
     throw error;
   }
+  const audit = new AuditLog(new SqliteAuditStore(db), log, { retentionDays: config.auditRetentionDays });
+  await audit.start();
   const waitServing = (slot: { hostPort: number }, protocol: 'http' | 'ssh') => waitUntilServing(protocol, config.bind, slot.hostPort);
   const runtime = new PoolRuntime({ config, engine, store, files, log, now: Date.now, userKeys: accounts.userKeys, waitServing });
+  const stopAuditingPool = auditPool(audit, runtime);
 
   const state = { ready: false, error: null as string | null };
-  const app = await createHttpApp({ config, db, runtime, store, files, engine, log, accounts, state });
+  const app = await createHttpApp({ config, db, runtime, store, files, engine, log, accounts, audit, state });
   const http = createServer(app.handler);
   guardFromSubnets(http, poolSubnets, log);
   await app.attach?.(http);
@@ -78,6 +84,8 @@ export async function startPooldeck(config: Config, options: StartOptions = {}):
     state.error = (error as Error).message;
     await new Promise((r) => http.close(r));
     await accounts.close();
+    stopAuditingPool();
+    await audit.stop();
     await db.close();
     throw error;
   }
@@ -85,13 +93,15 @@ export async function startPooldeck(config: Config, options: StartOptions = {}):
   log.info('pool.ready', { ms: Date.now() - started, counts: runtime.counts() });
 
   return {
-    config, runtime, accounts, db, http, port, log, engine,
+    config, runtime, accounts, audit, db, http, port, log, engine,
     async stop() {
       await app.close?.();
       await new Promise((r) => http.close(r));
       http.closeAllConnections?.();
       await runtime.stop();
       await accounts.close();
+      stopAuditingPool();
+      await audit.stop();
       await db.close();
     },
   };

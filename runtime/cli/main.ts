@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { ApiClient, DEFAULT_URL } from './client.ts';
 import { commandHelp, GLOBAL_OPTIONS, groupHelp, usageLine, type Command, type Context, type Io, type OptionDef } from './command.ts';
+import { auditCommand } from './commands/audit.ts';
 import { containersCommands } from './commands/containers.ts';
 import { loginCommand } from './commands/login.ts';
 import { monitorCommands } from './commands/monitor.ts';
@@ -13,8 +14,10 @@ import { poolCommands } from './commands/pool.ts';
 import { usersCommands } from './commands/users.ts';
 import { CliError, EXIT, usageError } from './errors.ts';
 
-export const COMMANDS: Command[] = [loginCommand, ...usersCommands, ...poolCommands, ...containersCommands, ...monitorCommands];
+export const COMMANDS: Command[] = [loginCommand, auditCommand, ...usersCommands, ...poolCommands, ...containersCommands, ...monitorCommands];
 const GROUPS = ['users', 'pool', 'containers', 'monitor'];
+/** Commands of one word (`pooldeck login`, `pooldeck audit`). */
+const TOP_LEVEL = COMMANDS.filter((c) => c.group === '');
 
 const GROUP_SUMMARY: Record<string, string> = {
   users: 'list and delete accounts',
@@ -30,7 +33,7 @@ export function topHelp(): string {
     'Administer a running Pooldeck server through its HTTP API.',
     '',
     'Commands:',
-    `  login                 ${loginCommand.summary}`,
+    ...TOP_LEVEL.map((c) => `  ${c.name.padEnd(20)}  ${c.summary}`),
     ...GROUPS.map((g) => `  ${g.padEnd(20)}  ${GROUP_SUMMARY[g]}`),
     '',
     'Global options:',
@@ -81,9 +84,10 @@ function findCommand(positionals: string[], help: boolean): Found {
     if (help) return { kind: 'help', text: topHelp() };
     throw usageError('missing command', topHelp());
   }
-  if (first === 'login') {
-    if (help) return { kind: 'help', text: commandHelp(loginCommand) };
-    return { kind: 'command', command: loginCommand, words: 1 };
+  const single = TOP_LEVEL.find((c) => c.name === first);
+  if (single) {
+    if (help) return { kind: 'help', text: commandHelp(single) };
+    return { kind: 'command', command: single, words: 1 };
   }
   if (!GROUPS.includes(first)) throw usageError(`unknown command "${first}"`, topHelp());
   const group = COMMANDS.filter((c) => c.group === first);

@@ -17,7 +17,10 @@ import type { Db } from '../store/db.ts';
 import type { PoolStore } from '../store/pool-store.ts';
 import { attachRealtime, type Realtime } from '../realtime/socket-server.ts';
 import { adminRoutes } from './admin-routes.ts';
-import { csrfGuard, identify } from './auth.ts';
+import { csrfGuard, identify, maybeUserOf } from './auth.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import { auditRequests } from '../audit/http-audit.ts';
+import { auditRoutes } from '../audit/audit-routes.ts';
 import { authRoutes } from './auth-routes.ts';
 import { containerRoutes } from './container-routes.ts';
 import { apiNotFound, errorHandler } from './errors.ts';
@@ -33,6 +36,7 @@ export interface AppDeps {
   engine: ContainerEngine;
   log: Logger;
   accounts: Accounts;
+  audit: AuditLog;
   state: { ready: boolean; error: string | null };
 }
 
@@ -71,6 +75,7 @@ export async function createHttpApp(deps: AppDeps): Promise<HttpApp> {
   api.use(express.json({ limit: '64kb', strict: true }));
   api.use(identify(accounts));
   api.use(csrfGuard);
+  api.use(auditRequests(deps.audit, maybeUserOf));
   api.use((req, _res, next) => {
     // Routes that need the pool answer once it has started; accounts work before that.
     if (!deps.state.ready && /^\/(pool|containers|admin)(\/|$)/.test(req.path)) res503(deps.state.error);
@@ -78,6 +83,7 @@ export async function createHttpApp(deps: AppDeps): Promise<HttpApp> {
   });
   api.use(authRoutes(accounts));
   api.use(containerRoutes({ config, runtime, store, uploads }));
+  api.use('/admin', auditRoutes(deps.audit));
   api.use('/admin', adminRoutes({ config, runtime, store, engine, accounts, log }));
   api.use(apiNotFound);
   app.use('/api', api);

@@ -29,6 +29,7 @@ const ADMIN_ROUTES: Array<[string, string, unknown?]> = [
   ['DELETE', '/api/admin/containers/pool_nginx_0_1'],
   ['DELETE', '/api/admin/slots/pool_nginx_0_1'],
   ['GET', '/api/admin/monitor'],
+  ['GET', '/api/admin/audit'],
   ['POST', '/api/admin/monitor/run', {}],
   ['POST', '/api/admin/monitor/pause', {}],
   ['POST', '/api/admin/monitor/resume', {}],

@@ -433,3 +433,29 @@ test.serial('When users delete runs with --yes, then the account is gone and its
   t.is(self.code, 1);
   t.regex(self.stderr, /you cannot delete your own account \(HTTP 400\)/);
 });
+
+test.serial('When pooldeck audit runs, then it lists the admin actions of this run newest first and filters them', async (t) => {
+  const run = await cli(['audit', '--action', 'admin.*', '--since', '1h', '--json']);
+  t.is(run.code, 0, run.stderr);
+  const entries = json(run) as Array<{ action: string; actor: string; detail: Record<string, unknown> }>;
+  t.true(entries.length > 0);
+  t.true(entries.every((e) => e.action.startsWith('admin.')));
+  const deleted = entries.find((e) => e.action === 'admin.user.delete');
+  t.truthy(deleted, 'the user deletion of the previous test is recorded');
+  t.is(deleted!.actor, 'admin');
+  t.true(entries.some((e) => e.action === 'admin.pool.resize' && e.detail.type === 'nginx'));
+
+  const text = await cli(['audit', '--actor', 'admin', '--limit', '3']);
+  t.is(text.code, 0, text.stderr);
+  const lines = text.stdout.trimEnd().split('\n');
+  t.regex(lines[0]!, /^TIME\s+ACTOR\s+ACTION\s+TARGET\s+OK\s+DETAIL$/);
+  t.is(lines.length, 4);
+  t.true(lines.slice(1).every((l) => /\badmin\b/.test(l)));
+
+  const bad = await cli(['audit', '--since', 'yesterday']);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--since "yesterday" is not an age/);
+  const help = await cli(['audit', '--help'], { token: null });
+  t.is(help.code, 0);
+  t.regex(help.stdout, /pooldeck audit/);
+});
