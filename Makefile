@@ -39,9 +39,15 @@ ui: deps
 run: deps images-if-missing ui
 	@npm start
 
+# The Swarm tests need the lab (ops/scripts/swarm-lab.sh): brought up first (a running one is
+# reused); when this run started it, its nodes are stopped afterwards (kept for a fast next start).
 test: deps typecheck images-if-missing ui
 	@$(SCRIPTS)/ensure-test-tools.sh
-	@npm test
+	@was_up=0; $(SCRIPTS)/swarm-lab.sh is-up && was_up=1; \
+	$(SCRIPTS)/swarm-lab.sh up || echo "[swarm-lab] the lab did not come up: the Swarm tests will fail"; \
+	rc=0; npm test || rc=$$?; \
+	[ $$was_up = 1 ] || $(SCRIPTS)/swarm-lab.sh stop; \
+	exit $$rc
 
 test-unit: deps
 	@npx ava 'test/unit/**/*.test.ts'
@@ -77,7 +83,7 @@ lint-ops:
 
 # A Swarm of docker-in-docker nodes on this machine (ops/scripts/swarm-lab.sh, docs/swarm.md).
 swarm-lab: engine images-if-missing
-	@$(SCRIPTS)/swarm-lab.sh up $(or $(N),2)
+	@$(SCRIPTS)/swarm-lab.sh up $(N)
 
 swarm-lab-down:
 	@$(SCRIPTS)/swarm-lab.sh down

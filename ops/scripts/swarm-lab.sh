@@ -3,7 +3,8 @@
 # for trying Pooldeck on a cluster. See docs/swarm.md ("Lab").
 #
 # Usage: swarm-lab.sh COMMAND
-#   up [N]       make the lab whole with N nodes (default 2, at most 9): builds the node image
+#   up [N]       make the lab whole with N nodes (at most 9; default 2, or the nodes that exist
+#                when more): builds the node image
 #                if missing, starts swarmlab-node1..N, loads the pool images, initialises the
 #                Swarm (node1 manager) and joins the rest, sets the node labels. Idempotent:
 #                re-running fixes what is missing (stopped node, missing image, lost label).
@@ -18,7 +19,8 @@
 # Scheme (node I, 1..9): container swarmlab-nodeI, IP 10.213.213.(10+I) on network `swarmlab`,
 # engine API tcp://127.0.0.1:2375I, slot ports 9I00-9I99 on 127.0.0.1: type block
 # nginx +0, apache +20, python +40, node +60, ssh +80, each SWARMLAB_PORTS_PER_TYPE wide
-# (default 10, at most 20): node1 nginx 9100-9109, apache 9120-9129, ..., ssh 9180-9189.
+# (default 10, at most 20): node1 nginx 9100-9109, apache 9120-9129, ..., ssh 9180-9189;
+# 9I95-9I99 are spare ports in no type's range (for tests and experiments).
 # Environment: SWARMLAB_PORTS_PER_TYPE, SWARMLAB_SUBNET (a /24, default 10.213.213.0/24),
 # SWARMLAB_IMAGES (images to load, default the pool images).
 set -euo pipefail
@@ -53,6 +55,10 @@ node_volume() { printf 'swarmlab-node%s-data' "$1"; }
 node_ip() { printf '%s.%s' "$PREFIX" $((10 + $1)); }
 node_api() { printf 'tcp://127.0.0.1:%s' $((23750 + $1)); }
 port_start() { printf '%s' $((9000 + 100 * $1 + ${TYPE_OFFSET[$2]})); }
+SPARE_OFFSET=95
+SPARE_WIDTH=5
+LAYOUT="w$WIDTH+spare$SPARE_OFFSET-$SPARE_WIDTH"
+spare_range() { printf '%s-%s' $((9000 + 100 * $1 + SPARE_OFFSET)) $((9000 + 100 * $1 + SPARE_OFFSET + SPARE_WIDTH - 1)); }
 port_range() { printf '%s-%s' "$(port_start "$1" "$2")" $(($(port_start "$1" "$2") + WIDTH - 1)); }
 ndocker() { # node-index docker-args...
   local i=$1
@@ -125,13 +131,13 @@ ensure_network() {
 
 # Starts node I: creates it when missing or made from another image or port width.
 ensure_node() {
-  local i=$1 name state image want_image width t
+  local i=$1 name state image want_image layout
   name=$(node_name "$i")
   want_image=$(docker image inspect -f '{{.Id}}' "$NODE_IMAGE")
   if state=$(docker inspect -f '{{.State.Status}}' "$name" 2>/dev/null); then
     image=$(docker inspect -f '{{.Image}}' "$name")
-    width=$(docker inspect -f '{{index .Config.Labels "pooldeck.swarmlab.width"}}' "$name")
-    if [ "$image" != "$want_image" ] || [ "$width" != "$WIDTH" ]; then
+    layout=$(docker inspect -f '{{index .Config.Labels "pooldeck.swarmlab.layout"}}' "$name")
+    if [ "$image" != "$want_image" ] || [ "$layout" != "$LAYOUT" ]; then
       step "$name: made from another node image or port width; recreating it (its volume stays)"
       docker rm -f "$name" >/dev/null
     elif [ "$state" = running ]; then
@@ -146,11 +152,12 @@ ensure_node() {
   for type in "${TYPES[@]}"; do
     ports+=(-p "127.0.0.1:$(port_range "$i" "$type"):$(port_range "$i" "$type")")
   done
-  step "$name: starting (engine $(node_api "$i"), ports $(port_start "$i" nginx)-$(($(port_start "$i" ssh) + WIDTH - 1)))"
+  ports+=(-p "127.0.0.1:$(spare_range "$i"):$(spare_range "$i")")
+  step "$name: starting (engine $(node_api "$i"), ports $(port_start "$i" nginx)-$((9000 + 100 * i + 99)))"
   docker volume create --label "$LAB_LABEL=volume" "$(node_volume "$i")" >/dev/null
   # Not --privileged (fails here: no CAP_SYS_RESOURCE in the host's bounding set); see docs/swarm.md.
   docker run -d --name "$name" --hostname "$name" \
-    --label "$LAB_LABEL=node" --label "pooldeck.swarmlab.index=$i" --label "pooldeck.swarmlab.width=$WIDTH" \
+    --label "$LAB_LABEL=node" --label "pooldeck.swarmlab.index=$i" --label "pooldeck.swarmlab.layout=$LAYOUT" --label "pooldeck.swarmlab.spare=$(spare_range "$i")" \
     --network "$NETWORK" --ip "$(node_ip "$i")" \
     --init \
     --cap-add ALL --cap-drop SYS_RESOURCE \
@@ -241,12 +248,25 @@ wait_ready() { # N
 }
 
 cmd_up() {
-  local n=${1:-2} i
+  local n=${1:-} i
+  if [ -z "$n" ]; then
+    n=$(existing_nodes | tail -n 1)
+    [ -n "$n" ] && [ "$n" -ge 2 ] || n=2
+  fi
   case "$n" in '' | *[!0-9]*) die "up takes a node count 1-9 (got '$n')" ;; esac
   [ "$n" -ge 1 ] && [ "$n" -le 9 ] || die "up takes a node count 1-9 (got $n)"
   take_lock
   "$SCRIPT_DIR/ensure-docker.sh"
-  "$SCRIPT_DIR/build-images.sh" | sed 's/^/  /'
+  # Pool images: built when missing; never rebuilt here (that is `make images`), so a lab
+  # started from one checkout does not replace images another checkout just built.
+  local image missing=()
+  while read -r image; do
+    docker image inspect "$image" >/dev/null 2>&1 || missing+=("$image")
+  done < <(lab_images)
+  if [ ${#missing[@]} -gt 0 ]; then
+    step "pool images missing (${missing[*]}): ops/scripts/build-images.sh"
+    "$SCRIPT_DIR/build-images.sh" | sed 's/^/  /'
+  fi
   ensure_node_image
   ensure_network
   # Nodes beyond N from a bigger lab: leave the Swarm, remove them.
@@ -300,6 +320,7 @@ cmd_status() {
     printf '%s  container=%s  engine=%s  ip=%s  ports:' "$name" \
       "$(docker inspect -f '{{.State.Status}}' "$name")" "$(node_api "$i")" "$(node_ip "$i")"
     for type in "${TYPES[@]}"; do printf ' %s=%s' "$type" "$(port_range "$i" "$type")"; done
+    printf ' spare=%s' "$(spare_range "$i")"
     printf '\n'
   done
   if ndocker 1 info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null | grep -qx true; then
