@@ -7,8 +7,7 @@
 import { PassThrough } from 'node:stream';
 import test from 'ava';
 import type Docker from 'dockerode';
-import { eventually, fetchText } from '../support/server.ts';
-import { ensureSwarmLab, type LabNode, type SwarmLab } from '../support/swarm-lab.ts';
+import { ensureSwarmLab, eventually, type LabNode, type SwarmLab } from '../support/swarm-lab.ts';
 
 const IMAGE = process.env.POOLDECK_IMAGE_NGINX || 'pooldeck/nginx:latest';
 const RUN = `smoke${process.pid}`;
@@ -57,7 +56,8 @@ async function taskContainer(service: string, ms = 30_000): Promise<string> {
 }
 
 async function answers(port: number, ms = 30_000): Promise<{ ok: boolean; ms: number }> {
-  return eventually(async () => (await fetchText(`http://127.0.0.1:${port}/`)).status === 200, ms, 100);
+  const status = () => fetch(`http://127.0.0.1:${port}/`).then(async (r) => (await r.arrayBuffer(), r.status), () => 0);
+  return eventually(async () => (await status()) === 200, ms, 100);
 }
 
 /** Runs a bash snippet in a container through `docker`; exit code and output. */

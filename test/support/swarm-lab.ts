@@ -17,7 +17,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
-import { eventually } from './server.ts';
 
 const run = promisify(execFile);
 
@@ -54,6 +53,16 @@ export interface SwarmLab {
   manager: Docker;
   nodes: LabNode[];
   node(index: number): LabNode;
+}
+
+/** Polls `check` every `every` ms until it holds or `ms` pass (no runtime import: this module stays light). */
+export async function eventually(check: () => Promise<boolean> | boolean, ms = 5000, every = 50): Promise<{ ok: boolean; ms: number }> {
+  const started = Date.now();
+  while (Date.now() - started < ms) {
+    if (await check()) return { ok: true, ms: Date.now() - started };
+    await new Promise((r) => setTimeout(r, every));
+  }
+  return { ok: (await check()) === true, ms: Date.now() - started };
 }
 
 /** A dockerode client for an endpoint as the docker CLI writes it (tcp://host:port, unix:///path). */
