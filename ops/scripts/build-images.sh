@@ -3,13 +3,16 @@
 #   pooldeck/nginx:latest pooldeck/apache:latest pooldeck/python:latest
 #   pooldeck/node:latest  pooldeck/ssh:latest
 #
-# Usage: build-images.sh [--force] [--only TYPE] [--rebuild-base]
+# Usage: build-images.sh [--force] [--only TYPE] [--rebuild-base] [--base-only]
 #   (no flag)       build only the images that are missing, or whose
 #                   ops/images/<type>/ files changed since they were built
 #                   (label pooldeck.src); a fast no-op otherwise
 #   --force         rebuild the selected images even if present
 #   --only TYPE     just one of: nginx apache python node ssh
 #   --rebuild-base  also rebuild pooldeck/base:bookworm (implies --force)
+#   --base-only     just make sure pooldeck/base:bookworm exists (with --rebuild-base:
+#                   rebuild it), whatever the image source; no pool image is built
+#                   (the Swarm lab's node image is FROM it)
 #
 # Image source, env POOLDECK_IMAGE_SOURCE=public|debian|auto (default auto):
 #   public  thin Dockerfile.public FROM Docker Hub images (nginx:alpine, ...)
@@ -40,11 +43,13 @@ usage() { sed -n '2,25s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 force=0
 rebuild_base=0
+base_only=0
 only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --force) force=1 ;;
     --rebuild-base) rebuild_base=1 force=1 ;;
+    --base-only) base_only=1 ;;
     --only)
       [ $# -ge 2 ] || die "--only needs a type (${ALL_TYPES[*]})"
       only=$2
@@ -113,8 +118,17 @@ plan() {
   done
 }
 
+if [ "$base_only" -eq 1 ]; then
+  SOURCE=debian
+  if [ "$rebuild_base" -eq 0 ] && image_exists "$BASE_IMAGE"; then
+    log "base: $BASE_IMAGE present"
+    exit 0
+  fi
+  types=()
+fi
+
 plan
-if [ ${#to_build[@]} -eq 0 ]; then
+if [ ${#to_build[@]} -eq 0 ] && [ "$base_only" -eq 0 ]; then
   log "up to date: $(printf 'pooldeck/%s ' "${types[@]}")"
   exit 0
 fi
@@ -127,7 +141,7 @@ if ! flock -n 9; then
   log "another build-images.sh is running; waiting for it (lock $LOCK)"
   flock 9
   plan
-  if [ ${#to_build[@]} -eq 0 ]; then
+  if [ ${#to_build[@]} -eq 0 ] && [ "$base_only" -eq 0 ]; then
     log "up to date: $(printf 'pooldeck/%s ' "${types[@]}")"
     exit 0
   fi
@@ -215,6 +229,12 @@ if [ "$variant" = debian ]; then
     fi
     log "base: $((SECONDS - t_base))s"
   fi
+fi
+
+if [ "$base_only" -eq 1 ]; then
+  rm -rf "$LOGDIR"
+  log "done: $BASE_IMAGE in $((SECONDS - T0))s"
+  exit 0
 fi
 
 # --- pool images, in parallel ------------------------------------------------------

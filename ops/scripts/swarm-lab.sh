@@ -107,7 +107,7 @@ ensure_node_image() {
   fi
   if ! docker image inspect pooldeck/base:bookworm >/dev/null 2>&1; then
     step "base image pooldeck/base:bookworm missing: building it (ops/scripts/build-images.sh)"
-    POOLDECK_IMAGE_SOURCE=debian "$SCRIPT_DIR/build-images.sh" --only ssh
+    "$SCRIPT_DIR/build-images.sh" --base-only
   fi
   step "building $NODE_IMAGE (${have:+out of date, }about 45 s; apt from the Debian mirror)"
   local t=$SECONDS buildlog
@@ -204,19 +204,19 @@ ensure_swarm() { # N
   done
 }
 
-# Removes manager entries of nodes that are down and not one of the lab's current engines
-# (left behind when a node was recreated with a fresh volume).
+# Removes manager entries named swarmlab-node* that are not one of the lab's current engines
+# (left behind when a node was recreated with a fresh volume, or removed by hand).
 prune_stale_nodes() {
-  local current=() i id status
+  local current=() i id hostname
   for ((i = 1; i <= $1; i++)); do
     current+=("$(node_id "$i")")
   done
-  while read -r id status; do
-    [ "$status" = Down ] || continue
+  while read -r id hostname; do
+    [[ "$hostname" == swarmlab-node* ]] || continue
     case " ${current[*]} " in *" $id "*) continue ;; esac
-    step "removing stale Swarm node entry $id"
+    step "removing stale Swarm node entry $id ($hostname)"
     ndocker 1 node rm --force "$id" >/dev/null || true
-  done < <(ndocker 1 node ls --format '{{.ID}} {{.Status}}')
+  done < <(ndocker 1 node ls --format '{{.ID}} {{.Hostname}}')
 }
 
 ensure_labels() { # N
@@ -284,6 +284,8 @@ cmd_up() {
   local hosts=()
   for ((i = 1; i <= n; i++)); do hosts+=("$(node_api "$i")"); done
   "$SCRIPT_DIR/load-images.sh" --images "$(lab_images | tr '\n' ' ')" "${hosts[@]}" | sed 's/^/  /'
+  # Older builds replaced by the load (dangling, no container uses them) only take space.
+  for ((i = 1; i <= n; i++)); do ndocker "$i" image prune -f >/dev/null 2>&1 || true; done
   step "pool images present on every node"
   ensure_swarm "$n"
   prune_stale_nodes "$n"
