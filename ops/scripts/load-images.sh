@@ -118,10 +118,19 @@ for host in "${hosts[@]}"; do
   done
   log "$host: loading ${#todo[@]} image(s) ($(mb "$bytes") summed; shared layers go once): ${todo[*]}"
   n=$((n + 1))
-  (docker save "${todo[@]}" | docker -H "$host" load -q) >"$LOGDIR/$n.log" 2>&1 &
+  # dd counts the bytes sent (its progress line is read by the loop below).
+  (docker save "${todo[@]}" | dd bs=1M status=progress 2>"$LOGDIR/$n.progress" |
+    docker -H "$host" load -q) >"$LOGDIR/$n.log" 2>&1 &
   pid_of[$n]=$!
   host_of[$n]=$host
 done
+
+# Bytes sent so far to load number $1, from dd's last progress line.
+sent() {
+  local bytes
+  bytes=$(tr '\r' '\n' <"$LOGDIR/$1.progress" 2>/dev/null | awk '$2 == "bytes" { b = $1 } END { print b + 0 }')
+  mb "$bytes"
+}
 
 failed=()
 last_note=$SECONDS
@@ -141,9 +150,9 @@ while [ ${#pid_of[@]} -gt 0 ]; do
   done
   if [ ${#pid_of[@]} -gt 0 ]; then
     if [ $((SECONDS - last_note)) -ge 10 ]; then
-      pending=()
-      for k in "${!pid_of[@]}"; do pending+=("${host_of[$k]}"); done
-      log "still loading into ${pending[*]} ($((SECONDS - T0))s)"
+      for k in "${!pid_of[@]}"; do
+        log "${host_of[$k]}: $(sent "$k") sent ($((SECONDS - T0))s)"
+      done
       last_note=$SECONDS
     fi
     sleep 0.5

@@ -73,7 +73,9 @@ existing_nodes() {
 
 lab_images() {
   if [ -n "${SWARMLAB_IMAGES:-}" ]; then
-    printf '%s\n' $SWARMLAB_IMAGES
+    local list
+    read -r -a list <<<"$SWARMLAB_IMAGES"
+    printf '%s\n' "${list[@]}"
     return
   fi
   local t var
