@@ -65,6 +65,10 @@ else
   mapfile -t images < <(default_images)
 fi
 [ ${#images[@]} -gt 0 ] || die "no images to load"
+# As `docker images` names them: a name without a tag means :latest.
+for k in "${!images[@]}"; do
+  case "${images[$k]##*/}" in *:* | *@*) ;; *) images[$k]="${images[$k]}:latest" ;; esac
+done
 
 if [ -n "$manager" ]; then
   while read -r hostname engine; do
@@ -89,12 +93,13 @@ done
 
 mb() { awk -v b="$1" 'BEGIN { printf "%.0f MB", b / 1000000 }'; }
 
-# Images of one host whose id differs from ours.
+# Images of one host whose id differs from ours (one listing call per host).
 missing_on() {
-  local host=$1 image id
+  local host=$1 image
+  declare -A have=()
+  while read -r image id; do have[$image]=$id; done < <(docker -H "$host" images --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}')
   for image in "${images[@]}"; do
-    id=$(docker -H "$host" image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
-    [ "$id" = "${local_id[$image]}" ] || printf '%s\n' "$image"
+    [ "${have[$image]:-}" = "${local_id[$image]}" ] || printf '%s\n' "$image"
   done
 }
 
@@ -160,8 +165,8 @@ while [ ${#pid_of[@]} -gt 0 ]; do
 done
 [ ${#failed[@]} -eq 0 ] || die "failed: ${failed[*]}"
 
-# Verify: every node now has our ids.
-for host in "${hosts[@]}"; do
+# Verify: every node we loaded into now has our ids.
+for host in "${host_of[@]}"; do
   mapfile -t still < <(missing_on "$host")
   [ ${#still[@]} -eq 0 ] || die "$host still lacks: ${still[*]}"
 done
