@@ -57,17 +57,18 @@ export function chooseSlot(
   const free = Object.values(slots)
     .filter((s) => s.type === request.type && s.state === 'available' && s.phase === 'ready' && !reserved[s.name])
     .sort((a, b) => a.index - b.index);
-  if (free.length === 0) {
+  const [first] = free;
+  if (!first) {
     return { ok: false, refusal: 'none-free', message: `no free ${request.type} container right now; try again shortly or ask an admin to grow the pool` };
   }
-  return { ok: true, slot: free[0] };
+  return { ok: true, slot: first };
 }
 
 export function countByType(slots: Iterable<SlotView>): Record<string, Record<SlotState, number>> {
   const counts: Record<string, Record<SlotState, number>> = {};
   for (const slot of slots) {
-    counts[slot.type] ??= Object.fromEntries(SLOT_STATES.map((s) => [s, 0])) as Record<SlotState, number>;
-    counts[slot.type][slot.state] += 1;
+    const count = (counts[slot.type] ??= Object.fromEntries(SLOT_STATES.map((s) => [s, 0])) as Record<SlotState, number>);
+    count[slot.state] += 1;
   }
   return counts;
 }
@@ -204,5 +205,7 @@ export function planReconcile(
 
 export function parseSlotName(name: string): { type: string; index: number; hostPort: number } | null {
   const match = /^pool_([a-z0-9-]+)_(\d+)_(\d+)$/.exec(name);
-  return match ? { type: match[1], index: Number(match[2]), hostPort: Number(match[3]) } : null;
+  if (!match) return null;
+  const [, type = '', index, hostPort] = match;
+  return { type, index: Number(index), hostPort: Number(hostPort) };
 }

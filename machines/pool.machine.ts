@@ -206,11 +206,18 @@ export const poolMachine = setup({
         'slot.assigned': {
           actions: enqueueActions(({ context, event, enqueue }) => {
             const { [event.name]: _done, ...reserved } = context.reserved;
-            const slot: SlotView = { ...context.slots[event.name], state: 'assigned', phase: 'serving', assignment: event.assignment };
-            const slots = { ...context.slots, [event.name]: slot };
-            if (event.relocatedFrom && slots[event.relocatedFrom]) {
-              slots[event.relocatedFrom] = { ...slots[event.relocatedFrom], assignment: null };
+            const previous = context.slots[event.name];
+            if (!previous) {
+              enqueue.assign({ reserved });
+              if (!event.relocatedFrom) {
+                enqueue.emit({ type: 'launch.done', requestId: event.requestId, ok: false, refusal: 'error', message: `${event.name} left the pool while it was being handed out` });
+              }
+              return;
             }
+            const slot: SlotView = { ...previous, state: 'assigned', phase: 'serving', assignment: event.assignment };
+            const slots = { ...context.slots, [event.name]: slot };
+            const relocatedFrom = event.relocatedFrom ? slots[event.relocatedFrom] : undefined;
+            if (relocatedFrom) slots[relocatedFrom.name] = { ...relocatedFrom, assignment: null };
             enqueue.assign({ reserved, slots });
             if (event.relocatedFrom) {
               enqueue.sendTo(event.relocatedFrom, { type: 'slot.relinquish' });
@@ -254,10 +261,11 @@ export const poolMachine = setup({
         },
         'slot.released': {
           actions: enqueueActions(({ context, event, enqueue }) => {
-            const slot: SlotView = { ...context.slots[event.name], state: 'stopped', phase: 'recreating', assignment: null };
+            const previous = context.slots[event.name];
             const { [event.assignment.id]: _active, ...activity } = context.activity;
             const { [event.assignment.id]: _warned, ...warned } = context.warned;
-            enqueue.assign({ slots: { ...context.slots, [event.name]: slot }, activity, warned });
+            const slots = previous ? { ...context.slots, [event.name]: { ...previous, state: 'stopped', phase: 'recreating', assignment: null } satisfies SlotView } : context.slots;
+            enqueue.assign({ slots, activity, warned });
             enqueue.emit({ type: 'release.done', requestId: event.requestId, ok: true, assignment: event.assignment });
           }),
         },
@@ -293,6 +301,7 @@ export const poolMachine = setup({
         'slot.lost': {
           actions: enqueueActions(({ context, event, enqueue }) => {
             const from = context.slots[event.name];
+            if (!from) return;
             const choice = chooseSlot(context.slots, context.reserved, { type: from.type, userId: -1 }, context.ranges, 0);
             if (!choice.ok) {
               enqueue.emit({

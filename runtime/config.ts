@@ -101,6 +101,13 @@ export function typeSpec(config: Pick<Config, 'types'>, type: string): Container
   return Object.hasOwn(config.types, type) ? config.types[type] : undefined;
 }
 
+/** The spec of a type the pool already runs; an unknown type here is a bug, so this throws. */
+export function requireTypeSpec(config: Pick<Config, 'types'>, type: string): ContainerTypeSpec {
+  const spec = typeSpec(config, type);
+  if (!spec) throw new Error(`unknown container type "${type}"; configured: ${Object.keys(config.types).join(', ')}`);
+  return spec;
+}
+
 export const DEFAULT_SIZES = 'nginx=5,apache=3,python=3,node=2,ssh=2';
 
 type Env = Record<string, string | undefined>;
@@ -118,9 +125,8 @@ function int(env: Env, key: string, fallback: number, min: number, max: number):
 export function parseSizes(raw: string, types: Record<string, ContainerTypeSpec>): Record<string, number> {
   const sizes: Record<string, number> = {};
   for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const match = /^([a-z0-9-]+)=(\d+)$/.exec(part);
-    if (!match) throw new ConfigError(`POOLDECK_POOL: "${part}" is not of the form type=count (e.g. nginx=5)`);
-    const [, type, count] = match;
+    const [, type, count] = /^([a-z0-9-]+)=(\d+)$/.exec(part) ?? [];
+    if (type === undefined || count === undefined) throw new ConfigError(`POOLDECK_POOL: "${part}" is not of the form type=count (e.g. nginx=5)`);
     const spec = types[type];
     if (!spec) throw new ConfigError(`POOLDECK_POOL: unknown type "${type}"; known: ${Object.keys(types).join(', ')}`);
     const capacity = spec.portEnd - spec.portStart + 1;
@@ -182,9 +188,8 @@ function readConfigFile(file: string | undefined): Env {
 export function parseElastic(raw: string, types: Record<string, ContainerTypeSpec>): Record<string, { minWarm: number; max: number }> {
   const elastic: Record<string, { minWarm: number; max: number }> = {};
   for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const match = /^([a-z0-9-]+)=(\d+):(\d+)$/.exec(part);
-    if (!match) throw new ConfigError(`POOLDECK_WARM: "${part}" is not of the form type=min:max (e.g. nginx=2:20)`);
-    const [, type, min, max] = match;
+    const [, type, min, max] = /^([a-z0-9-]+)=(\d+):(\d+)$/.exec(part) ?? [];
+    if (type === undefined || min === undefined || max === undefined) throw new ConfigError(`POOLDECK_WARM: "${part}" is not of the form type=min:max (e.g. nginx=2:20)`);
     const spec = types[type];
     if (!spec) throw new ConfigError(`POOLDECK_WARM: unknown type "${type}"`);
     const capacity = spec.portEnd - spec.portStart + 1;

@@ -76,7 +76,7 @@ export function parsePublicKey(input: string): ParsedKey {
   if (line.length === 0) throw new KeyError('the key is empty');
   if (line.length > MAX_LINE) throw new KeyError('the key is too long');
   if (/[\r\n\0]/.test(line)) throw new KeyError('paste exactly one key, on one line');
-  const [type, blob, ...rest] = line.split(/[ \t]+/);
+  const [type = '', blob, ...rest] = line.split(/[ \t]+/);
   if (!(KEY_TYPES as readonly string[]).includes(type)) {
     throw new KeyError(`unsupported key type "${type.slice(0, 40)}"; use one of ${KEY_TYPES.join(', ')} (options before the key are not accepted)`);
   }

@@ -60,7 +60,8 @@ function networkReason(error: unknown, timeoutMs: number): string {
   let cause: unknown = e;
   for (let i = 0; i < 4 && cause; i++) {
     const c = cause as { code?: string; errors?: unknown[]; cause?: unknown };
-    if (c.code && NETWORK_REASONS[c.code]) return NETWORK_REASONS[c.code];
+    const reason = c.code ? NETWORK_REASONS[c.code] : undefined;
+    if (reason) return reason;
     if (Array.isArray(c.errors) && c.errors.length) cause = c.errors[0];
     else cause = c.cause;
   }

@@ -26,6 +26,8 @@ export interface Context {
   api: ApiClient;
   values: Record<string, string | boolean | undefined>;
   positionals: string[];
+  /** The positional at `index`; a usage error when it is missing (the command's `positionals` range decides what is required). */
+  arg(index: number): string;
   json: boolean;
   io: Io;
   command: Command;
@@ -119,10 +121,10 @@ export function parseSizes(raw: string, command?: Command): Record<string, numbe
   const parts = raw.split(',').map((p) => p.trim()).filter(Boolean);
   if (!parts.length) throw usageError('--size needs at least one type=count, e.g. --size nginx=5,apache=3', command && usageLine(command));
   for (const part of parts) {
-    const match = /^([a-z0-9][a-z0-9-]*)=(\d+)$/.exec(part);
-    if (!match) throw usageError(`--size: "${part}" is not of the form type=count (e.g. nginx=5)`, command && usageLine(command));
-    if (match[1] in sizes) throw usageError(`--size names ${match[1]} twice`, command && usageLine(command));
-    sizes[match[1]] = wholeNumber(match[2], `the size of ${match[1]}`, 0, 10_000, command);
+    const [, type, count] = /^([a-z0-9][a-z0-9-]*)=(\d+)$/.exec(part) ?? [];
+    if (type === undefined) throw usageError(`--size: "${part}" is not of the form type=count (e.g. nginx=5)`, command && usageLine(command));
+    if (type in sizes) throw usageError(`--size names ${type} twice`, command && usageLine(command));
+    sizes[type] = wholeNumber(count, `the size of ${type}`, 0, 10_000, command);
   }
   return sizes;
 }

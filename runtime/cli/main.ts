@@ -66,7 +66,7 @@ function parseProblem(error: Error): string {
     return /argument missing/.test(message) ? `${option} needs a value` : `${option} does not take a value`;
   }
   if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `unexpected argument in ${message}`;
-  return message.split('. ')[0];
+  return message.split('. ')[0] ?? message;
 }
 
 type Found = { kind: 'help'; text: string } | { kind: 'command'; command: Command; words: number };
@@ -134,6 +134,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
       api,
       values,
       positionals,
+      arg: (index) => {
+        const value = positionals[index];
+        if (value === undefined) throw usageError(`missing ${command.args ?? 'arguments'}`, usageLine(command));
+        return value;
+      },
       json: values.json === true,
       io,
       command,

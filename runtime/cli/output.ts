@@ -10,9 +10,9 @@ export type Cell = string | number | boolean | null | undefined;
 export function table(headers: string[], rows: Cell[][]): string {
   const text = rows.map((r) => r.map((c) => (c === null || c === undefined || c === '' ? '-' : String(c))));
   const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || r[i] === null || r[i] === undefined));
-  const widths = headers.map((h, i) => Math.max(h.length, ...text.map((r) => r[i].length)));
+  const widths = headers.map((h, i) => Math.max(h.length, ...text.map((r) => r[i]?.length ?? 0)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+    cells.map((c, i) => (numeric[i] ? c.padStart(widths[i] ?? 0) : i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   return [line(headers), ...text.map(line)].join('\n');
 }
 

@@ -31,7 +31,10 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log }: A
     if (!spec) throw new RequestError(400, `unknown container type "${type}"; known: ${Object.keys(config.types).join(', ')}`);
     return spec;
   };
-  const capacity = (type: string) => config.types[type].portEnd - config.types[type].portStart + 1;
+  const capacity = (type: string) => {
+    const spec = knownType(type);
+    return spec.portEnd - spec.portStart + 1;
+  };
   const sizeOf = (type: string) => runtime.slots().filter((s) => s.type === type && s.phase !== 'retiring').length;
 
   async function resize(type: string, size: number) {
@@ -77,10 +80,10 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log }: A
   router.post('/pool/add', async (req, res) => {
     const body = jsonBody(req);
     const { type } = strings(body, ['type'], 64);
-    knownType(type);
+    const spec = knownType(type);
     const current = sizeOf(type);
     const count = integer(body, 'count', 1, capacity(type));
-    if (current + count > capacity(type)) throw new RequestError(400, `${type} has ${current} containers; ports ${config.types[type].portStart}-${config.types[type].portEnd} fit ${capacity(type)} at most`);
+    if (current + count > capacity(type)) throw new RequestError(400, `${type} has ${current} containers; ports ${spec.portStart}-${spec.portEnd} fit ${capacity(type)} at most`);
     res.json({ result: await resize(type, current + count) });
   });
 

@@ -26,14 +26,15 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     let status = 500;
     let message = 'internal error; the server log has the details';
+    const parserError = typeof error?.type === 'string' ? PARSER_ERRORS[error.type] : undefined;
     if (error instanceof RequestError) {
       status = error.status;
       message = error.message;
       const retryAfter = (error as RequestError & { retryAfter?: number }).retryAfter;
       if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
       if ((error as RequestError & { closeConnection?: boolean }).closeConnection) res.setHeader('Connection', 'close');
-    } else if (typeof error?.type === 'string' && PARSER_ERRORS[error.type]) {
-      [status, message] = PARSER_ERRORS[error.type];
+    } else if (parserError) {
+      [status, message] = parserError;
     } else if (error?.code === 'ENOSPC' || error?.code === 'EDQUOT') {
       status = 507;
       message = 'the server has no space left for files; nothing was written — delete files or ask an admin';

@@ -13,6 +13,7 @@ export function guardFromSubnets(server: Server, subnets: string[], log: Logger)
   const blocked = new BlockList();
   for (const subnet of subnets) {
     const [address, prefix] = subnet.split('/');
+    if (!address || !prefix || !/^\d+$/.test(prefix)) throw new Error(`pool network subnet "${subnet}" is not of the form address/prefix; refusing to start without the guard`);
     blocked.addSubnet(address, Number(prefix), address.includes(':') ? 'ipv6' : 'ipv4');
   }
   server.on('connection', (socket) => {

@@ -147,7 +147,9 @@ export class SlotUploads {
 
   private receive(req: Request, type: string, temp: string): Promise<Received[]> {
     const { maxFileBytes, maxFiles, maxTotalBytes } = this.config.upload;
-    const allowed = this.config.types[type].uploadExtensions;
+    const spec = this.config.types[type];
+    if (!spec) return Promise.reject(new RequestError(400, `unknown container type "${type}"`));
+    const allowed = spec.uploadExtensions;
     return new Promise<Received[]>((resolve, reject) => {
       let parser: busboy.Busboy;
       try {

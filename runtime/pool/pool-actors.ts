@@ -17,7 +17,7 @@ import type {
   SlotSpec,
   StartInput,
 } from '../../machines/types.ts';
-import type { Config } from '../config.ts';
+import { requireTypeSpec, type Config } from '../config.ts';
 import type { ContainerEngine, RunSpec } from '../docker/engine.ts';
 import type { Logger } from '../logger.ts';
 import type { SlotFiles } from './slot-files.ts';
@@ -41,7 +41,7 @@ export interface PoolDeps {
 export const SSH_LOGIN = 'user';
 
 export function runSpec(config: Config, files: SlotFiles, slot: SlotSpec): RunSpec {
-  const type = config.types[slot.type];
+  const type = requireTypeSpec(config, slot.type);
   return {
     name: slot.name,
     image: type.image,
@@ -69,7 +69,7 @@ export function providePoolMachine(deps: PoolDeps) {
   const { config, engine, store, files, log, now } = deps;
 
   async function applyCredentials(slot: SlotSpec, containerId: string, assignment: Assignment): Promise<Assignment> {
-    if (config.types[slot.type].protocol !== 'ssh') return assignment;
+    if (requireTypeSpec(config, slot.type).protocol !== 'ssh') return assignment;
     const credentials = assignment.credentials ?? {
       username: SSH_LOGIN,
       password: newPassword(),
@@ -83,7 +83,7 @@ export function providePoolMachine(deps: PoolDeps) {
   const recreateContainer = fromPromise<RecreateOutput, RecreateInput>(async ({ input }) => {
     const { slot, containerId, assignment, reason } = input;
     const started = now();
-    const type = config.types[slot.type];
+    const type = requireTypeSpec(config, slot.type);
     if (containerId) await engine.remove(containerId);
     if (reason === 'recover') await files.ensure(slot.name, slot.type, slot.hostPort);
     else {
@@ -122,7 +122,7 @@ export function providePoolMachine(deps: PoolDeps) {
         actors: {
           startContainer: fromPromise<void, StartInput>(async ({ input }) => {
             await engine.start(input.containerId);
-            await deps.waitServing?.(input.slot, config.types[input.slot.type].protocol);
+            await deps.waitServing?.(input.slot, requireTypeSpec(config, input.slot.type).protocol);
           }),
           recreateContainer,
           persistAssignment,

@@ -10,6 +10,7 @@ import type { PoolEmitted } from '../../machines/pool.machine.ts';
 import { buildSlots, countByType, parseSlotName, planReconcile, slotSpec } from '../../machines/pool.logic.ts';
 import type { Assignment, SlotState, SlotView, TypeRange } from '../../machines/types.ts';
 import { providePoolMachine, runSpec, type PoolDeps } from './pool-actors.ts';
+import { requireTypeSpec } from '../config.ts';
 
 export type PoolActor = Actor<ReturnType<typeof providePoolMachine>>;
 
@@ -80,8 +81,8 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
     const { config, engine, store, files, log } = this.deps;
     await engine.ping();
     for (const type of Object.keys(config.sizes)) {
-      const image = config.types[type].image;
-      if (config.sizes[type] > 0 && !(await engine.hasImage(image))) {
+      const { image } = requireTypeSpec(config, type);
+      if ((config.sizes[type] ?? 0) > 0 && !(await engine.hasImage(image))) {
         throw new RequestError(500, `image ${image} is missing; build the pool images with "make images"`, 'image-missing');
       }
     }
@@ -90,7 +91,8 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
     const [stored, observed] = await Promise.all([store.loadSlots(), engine.list()]);
     const plan = planReconcile(wanted, stored, observed, (name) => {
       const parsed = parseSlotName(name);
-      return parsed && ranges[parsed.type] ? slotSpec(parsed.type, parsed.index, ranges[parsed.type]) : null;
+      const range = parsed ? ranges[parsed.type] : undefined;
+      return parsed && range ? slotSpec(parsed.type, parsed.index, range) : null;
     });
     for (const orphan of plan.orphans) {
       log.warn('reconcile.orphan_removed', { name: orphan.name, containerId: orphan.id.slice(0, 12) });
@@ -99,7 +101,7 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
     const wantedNames = new Set(plan.slots.map((s) => s.slot.name));
     for (const row of stored) if (!wantedNames.has(row.name)) await store.deleteSlot(row.name);
     for (const s of plan.slots) {
-      const type = config.types[s.slot.type];
+      const type = requireTypeSpec(config, s.slot.type);
       await files.ensure(s.slot.name, s.slot.type, s.slot.hostPort);
       await store.saveSlot({ spec: s.slot, image: type.image, containerPort: type.containerPort, containerId: s.containerId, status: s.assignment ? 'assigned' : 'stopped', phase: 'starting' });
     }

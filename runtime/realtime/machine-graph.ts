@@ -44,8 +44,8 @@ function eventLabel(eventType: string, invokes: Map<string, string>): string {
   if (eventType === '') return 'always';
   const after = /^xstate\.after\.([^.]+)\./.exec(eventType);
   if (after) return `after ${after[1]}`;
-  const settled = /^xstate\.(done|error)\.actor\.(.+)$/.exec(eventType);
-  if (settled) return `${settled[1]}: ${invokes.get(settled[2]) ?? settled[2]}`;
+  const [, outcome, actorId] = /^xstate\.(done|error)\.actor\.(.+)$/.exec(eventType) ?? [];
+  if (outcome && actorId) return `${outcome}: ${invokes.get(actorId) ?? actorId}`;
   return eventType;
 }
 

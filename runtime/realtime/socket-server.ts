@@ -110,7 +110,7 @@ function credentialsOf(handshake: IoSocket['handshake']): Credentials {
 function sameOrigin(headers: IoSocket['handshake']['headers'], trustProxy: unknown): boolean {
   const origin = headers.origin;
   if (!origin) return true;
-  const forwarded = trustProxy ? String(headers['x-forwarded-host'] ?? '').split(',')[0].trim() : '';
+  const forwarded = trustProxy ? (String(headers['x-forwarded-host'] ?? '').split(',')[0] ?? '').trim() : '';
   const host = (forwarded || String(headers.host ?? '')).toLowerCase();
   try {
     return new URL(origin).host.toLowerCase() === host;

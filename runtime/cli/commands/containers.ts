@@ -6,7 +6,7 @@ import { age, clock, table, toMs } from '../output.ts';
 import { fetchPool } from './pool.ts';
 
 function slotName(ctx: Context, command: Command): string {
-  const name = ctx.positionals[0];
+  const name = ctx.arg(0);
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw usageError(`"${name}" is not a container name (e.g. pool_nginx_0_8000)`, usageLine(command));
   return name;
 }

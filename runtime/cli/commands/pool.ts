@@ -110,7 +110,7 @@ const add: Command = {
   positionals: [1, 2],
   examples: ['pooldeck pool add nginx', 'pooldeck pool add python 3 --wait'],
   async run(ctx) {
-    const type = typeName(ctx.positionals[0], this);
+    const type = typeName(ctx.arg(0), this);
     const count = ctx.positionals[1] === undefined ? 1 : wholeNumber(ctx.positionals[1], 'count', 1, MAX_SIZE, this);
     const answer = await ctx.api.post('/api/admin/pool/add', { type, count });
     const result = toResize(type, Number(resultOf(answer).size ?? NaN), answer);
@@ -131,7 +131,7 @@ const resize: Command = {
   positionals: [2, 2],
   examples: ['pooldeck pool resize nginx 8', 'pooldeck pool resize ssh 0'],
   async run(ctx) {
-    const type = typeName(ctx.positionals[0], this);
+    const type = typeName(ctx.arg(0), this);
     const size = wholeNumber(ctx.positionals[1], 'size', 0, MAX_SIZE, this);
     const result = toResize(type, size, await ctx.api.post('/api/admin/pool/resize', { type, size }));
     if (ctx.values.wait) await waitSettled(ctx);

@@ -33,7 +33,7 @@ const remove: Command = {
   positionals: [1, 1],
   examples: ['pooldeck users delete ann --yes', 'pooldeck users delete 7 --yes'],
   async run(ctx) {
-    const wanted = ctx.positionals[0];
+    const wanted = ctx.arg(0);
     if (!wanted.trim()) throw usageError('give a username or a numeric user id', usageLine(this));
     const users = await fetchUsers(ctx);
     const user = users.find((u) => u.username === wanted) ?? (/^\d+$/.test(wanted) ? users.find((u) => u.id === Number(wanted)) : undefined);
