@@ -184,23 +184,38 @@ wait_engine() { # node-index
 }
 
 node_state() { ndocker "$1" info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unknown; }
+# The node's Swarm state once it stops being `pending` (a restarted node reconnecting, up to
+# ~30 s): acting on `pending` would make a node that is rejoining by itself leave the Swarm.
+settled_state() {
+  local i=$1 state deadline=$((SECONDS + 30))
+  while :; do
+    state=$(node_state "$i")
+    if [ "$state" != pending ] && [ "$state" != unknown ] || [ "$SECONDS" -ge "$deadline" ]; then
+      printf '%s' "$state"
+      return
+    fi
+    sleep 0.3
+  done
+}
 node_id() { ndocker "$1" info --format '{{.Swarm.NodeID}}'; }
 
 ensure_swarm() { # N
-  local n=$1 i token
-  if [ "$(node_state 1)" != active ] || [ "$(ndocker 1 info --format '{{.Swarm.ControlAvailable}}')" != true ]; then
-    [ "$(node_state 1)" = inactive ] || ndocker 1 swarm leave --force >/dev/null 2>&1 || true
-    step "initialising the Swarm on $(node_name 1) (advertise $(node_ip 1))"
+  local n=$1 i token state
+  state=$(settled_state 1)
+  if [ "$state" != active ] || [ "$(ndocker 1 info --format '{{.Swarm.ControlAvailable}}')" != true ]; then
+    [ "$state" = inactive ] || ndocker 1 swarm leave --force >/dev/null 2>&1 || true
+    step "initialising the Swarm on $(node_name 1) (advertise $(node_ip 1); it was $state)"
     ndocker 1 swarm init --advertise-addr "$(node_ip 1)" --listen-addr "$(node_ip 1):2377" >/dev/null
   fi
   token=$(ndocker 1 swarm join-token -q worker)
   for ((i = 2; i <= n; i++)); do
     # In the Swarm when the manager knows this engine's node id.
-    if [ "$(node_state "$i")" = active ] && ndocker 1 node inspect "$(node_id "$i")" >/dev/null 2>&1; then
+    state=$(settled_state "$i")
+    if [ "$state" = active ] && ndocker 1 node inspect "$(node_id "$i")" >/dev/null 2>&1; then
       continue
     fi
-    [ "$(node_state "$i")" = inactive ] || ndocker "$i" swarm leave --force >/dev/null 2>&1 || true
-    step "$(node_name "$i"): joining the Swarm"
+    [ "$state" = inactive ] || ndocker "$i" swarm leave --force >/dev/null 2>&1 || true
+    step "$(node_name "$i"): joining the Swarm (it was $state)"
     ndocker "$i" swarm join --token "$token" --advertise-addr "$(node_ip "$i")" \
       --listen-addr "$(node_ip "$i"):2377" "$(node_ip 1):2377" >/dev/null
   done
@@ -280,7 +295,13 @@ cmd_up() {
       docker volume rm "$(node_volume "$i")" >/dev/null 2>&1 || true
     fi
   done
-  for ((i = 1; i <= n; i++)); do ensure_node "$i"; done
+  # In parallel: creating or starting a node is mostly the host setting up its 56 port proxies.
+  local pids=() pid
+  for ((i = 1; i <= n; i++)); do
+    ensure_node "$i" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || die "a node did not start (see above)"; done
   for ((i = 1; i <= n; i++)); do wait_engine "$i"; done
   step "engines answer"
   local hosts=()
