@@ -4,7 +4,7 @@
  */
 import type { ElasticPolicy, ExpiryPolicy, ExpiryReason } from './pool.policy.ts';
 import type { SweepFinding } from './pool.logic.ts';
-import type { Assignment, LaunchRefusal, Observation, ObservedContainer, SlotSpec, SlotState, SlotView, TypeRange } from './types.ts';
+import type { Assignment, LaunchRefusal, NodeStatus, Observation, ObservedContainer, SlotSpec, SlotState, SlotView, TypeRange } from './types.ts';
 
 // ---- container actor ----
 
@@ -57,6 +57,8 @@ export interface PoolInput {
   expiry?: ExpiryPolicy;
   elastic?: Record<string, ElasticPolicy>;
   baseSizes?: Record<string, number>;
+  /** Cluster engines: the nodes at start (placement and node loss, see pool.nodes.ts). */
+  nodes?: NodeStatus[];
 }
 
 export interface SweepResult {
@@ -64,6 +66,8 @@ export interface SweepResult {
   startedAt: number;
   finishedAt: number;
   dockerCalls: number;
+  /** Cluster engines: the node list read in the same sweep. */
+  nodes?: NodeStatus[];
 }
 
 export type PoolCommand =
@@ -77,7 +81,8 @@ export type PoolCommand =
   | { type: 'health.pause' }
   | { type: 'health.resume' }
   | { type: 'health.setInterval'; ms: number }
-  | { type: 'pool.touch'; assignmentId: number; at: number };
+  | { type: 'pool.touch'; assignmentId: number; at: number }
+  | { type: 'nodes.changed'; nodes: NodeStatus[] };
 
 export type PoolEvent = PoolCommand | SlotReport;
 

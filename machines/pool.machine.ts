@@ -10,6 +10,7 @@ import { containerMachine } from './container.machine.ts';
 import type { ContainerEvent, ContainerInput, PoolEmitted, PoolEvent, PoolInput, SweepResult } from './events.ts';
 import { chooseSlot, diffSweep, planResize, type Reservation } from './pool.logic.ts';
 import { planExpiry, planRefill, type ElasticPolicy, type ExpiryPolicy } from './pool.policy.ts';
+import { capacityOf, nodesOf, onStayingNodes, planNodeLoss, planNodeResize, type Nodes } from './pool.nodes.ts';
 import { errorText, type Assignment, type ObservedContainer, type SlotSpec, type SlotView, type TypeRange } from './types.ts';
 
 export interface PoolContext {
@@ -32,9 +33,34 @@ export interface PoolContext {
   /** The current incarnation of each slot name; reports of older incarnations are stale. */
   generations: Record<string, number>;
   nextGeneration: number;
+  /** Cluster engines: the nodes and their states; empty on a single engine. */
+  nodes: Nodes;
 }
 
 const MOVE_PREFIX = 'move:';
+
+const moving = (reserved: Record<string, Reservation>) => (name: string) => Object.values(reserved).some((r) => r.requestId === MOVE_PREFIX + name);
+
+interface MoveEnqueue {
+  sendTo(to: string, event: { type: 'slot.assign'; requestId: string; assignment: Assignment; relocatedFrom: string }): void;
+  emit(event: PoolEmitted): void;
+}
+
+/**
+ * Move the assignment of slot `from` to a free slot of its type (on a node that is not leaving),
+ * reserving it in `reserved` at once. Returns false, and tells the holder's side, when none is free.
+ */
+function moveAssignment(enqueue: MoveEnqueue, context: PoolContext, reserved: Record<string, Reservation>, from: SlotView, assignment: Assignment, why: string): boolean {
+  const choice = chooseSlot(onStayingNodes(context.slots, context.nodes), reserved, { type: from.type, userId: -1 }, context.ranges, 0);
+  if (!choice.ok) {
+    enqueue.emit({ type: 'assignment.stranded', name: from.name, assignment, message: `${why}; no free ${from.type} container to move to, still retrying` });
+    return false;
+  }
+  const requestId = MOVE_PREFIX + from.name;
+  reserved[choice.slot.name] = { requestId, userId: assignment.userId };
+  enqueue.sendTo(choice.slot.name, { type: 'slot.assign', requestId, assignment, relocatedFrom: from.name });
+  return true;
+}
 
 interface SpawnEnqueue {
   spawnChild(src: 'container', options: { id: string; input: ContainerInput }): void;
@@ -88,12 +114,22 @@ function converge(enqueue: PoolEnqueue, context: PoolContext, type: string) {
   const range = context.ranges[type];
   const target = context.baseSizes[type];
   if (!range || target === undefined) return;
-  const plan = planResize(context.slots, context.reserved, type, Math.min(target, range.portEnd - range.portStart + 1), range);
+  const capacity = onCluster(context) ? capacityOf(type, context.nodes) : range.portEnd - range.portStart + 1;
+  const plan = resizePlan(context, type, Math.min(target, capacity));
   const retire = context.elastic[type] ? [] : plan.retire;
   if (plan.add.length === 0 && retire.length === 0) return;
   growSlots(enqueue, context, plan.add);
   retireSlots(enqueue, context, retire);
   enqueue.emit({ type: 'pool.scaled', added: plan.add.map((s) => s.name), retired: retire });
+}
+
+const onCluster = (context: PoolContext) => Object.keys(context.nodes).length > 0;
+
+/** `planResize`, or on a cluster its node-aware twin (placement on ready nodes, see pool.nodes.ts). */
+function resizePlan(context: PoolContext, type: string, size: number) {
+  return onCluster(context)
+    ? planNodeResize(context.slots, context.reserved, type, size, context.nodes)
+    : planResize(context.slots, context.reserved, type, size, context.ranges[type]!);
 }
 
 /** New, empty slots: views in the map first, then their actors. */
@@ -165,6 +201,24 @@ export const poolMachine = setup({
     spawnSlots: enqueueActions(({ context, enqueue }, params: { inputs: ContainerInput[] }) => {
       spawnContainers(enqueue, context, params.inputs);
     }),
+    /** Cluster engines: move assignments off down nodes, retire free slots of leaving nodes, bring every type back to its size on the others. */
+    followNodes: enqueueActions(({ context, enqueue }) => {
+      if (!onCluster(context)) return;
+      const loss = planNodeLoss(context.slots, context.reserved, context.nodes, moving(context.reserved));
+      const reserved = { ...context.reserved };
+      for (const name of loss.move) {
+        const from = context.slots[name]!;
+        moveAssignment(enqueue, context, reserved, from, from.assignment!, `node ${from.node} is down`);
+      }
+      if (loss.move.length) enqueue.assign({ reserved });
+      retireSlots(enqueue, context, loss.retire);
+      const after: PoolContext = {
+        ...context,
+        reserved,
+        slots: Object.fromEntries(Object.entries(context.slots).map(([name, s]) => [name, loss.retire.includes(name) ? { ...s, phase: 'retiring' } : s])),
+      };
+      for (const type of Object.keys(context.baseSizes)) converge(enqueue, after, type);
+    }),
   },
 }).createMachine({
   id: 'pool',
@@ -185,6 +239,7 @@ export const poolMachine = setup({
     warned: {},
     generations: {},
     nextGeneration: 1,
+    nodes: nodesOf(input.nodes ?? []),
   }),
   entry: [{ type: 'spawnSlots', params: ({ event }) => ({ inputs: (event as unknown as { input: PoolInput }).input.slots }) }],
   type: 'parallel',
@@ -226,7 +281,11 @@ export const poolMachine = setup({
               enqueue.emit({ type: 'launch.done', requestId: event.requestId, ok: true, slot, assignment: event.assignment });
             }
             enqueue({ type: 'refill', params: { retire: false } });
+            enqueue({ type: 'followNodes' });
           }),
+        },
+        'nodes.changed': {
+          actions: [assign({ nodes: ({ event }) => nodesOf(event.nodes) }), 'followNodes'],
         },
         'pool.touch': {
           actions: assign({
@@ -286,6 +345,7 @@ export const poolMachine = setup({
             enqueue.assign({ slots: { ...context.slots, [event.name]: slot } });
             enqueue.emit({ type: 'slot.updated', slot });
             if (slot.state === 'available' && slot.phase === 'ready') enqueue({ type: 'converge', params: { type: slot.type } });
+            enqueue({ type: 'followNodes' });
           }),
         },
         'slot.recovered': {
@@ -301,20 +361,12 @@ export const poolMachine = setup({
         'slot.lost': {
           actions: enqueueActions(({ context, event, enqueue }) => {
             const from = context.slots[event.name];
-            if (!from) return;
-            const choice = chooseSlot(context.slots, context.reserved, { type: from.type, userId: -1 }, context.ranges, 0);
-            if (!choice.ok) {
-              enqueue.emit({
-                type: 'assignment.stranded',
-                name: event.name,
-                assignment: event.assignment,
-                message: `${event.name} could not be rebuilt after ${event.attempts} attempts (${event.error}); no free ${from.type} container to move to, still retrying`,
-              });
-              return;
+            // Already moved, or a move from it is under way: never hand one assignment out twice.
+            if (!from || from.assignment?.id !== event.assignment.id || moving(context.reserved)(event.name)) return;
+            const reserved = { ...context.reserved };
+            if (moveAssignment(enqueue, context, reserved, from, event.assignment, `${event.name} could not be rebuilt after ${event.attempts} attempts (${event.error})`)) {
+              enqueue.assign({ reserved });
             }
-            const requestId = MOVE_PREFIX + event.name;
-            enqueue.assign({ reserved: { ...context.reserved, [choice.slot.name]: { requestId, userId: event.assignment.userId } } });
-            enqueue.sendTo(choice.slot.name, { type: 'slot.assign', requestId, assignment: event.assignment, relocatedFrom: event.name });
           }),
         },
         'pool.resize': {
@@ -326,7 +378,7 @@ export const poolMachine = setup({
             }
             let plan;
             try {
-              plan = planResize(context.slots, context.reserved, event.kind, event.size, range);
+              plan = resizePlan(context, event.kind, event.size);
             } catch (error) {
               enqueue.emit({ type: 'resize.done', requestId: event.requestId, kind: event.kind, size: event.size, added: [], retired: [], kept: 0, message: errorText(error) });
               return;
@@ -477,6 +529,7 @@ export const poolMachine = setup({
                   for (const notice of due.warn) enqueue.emit({ type: 'assignment.expiring', ...notice });
                 }
                 enqueue({ type: 'refill', params: { retire: true } });
+                if (result.nodes) enqueue.raise({ type: 'nodes.changed', nodes: result.nodes });
               }),
             },
             onError: {

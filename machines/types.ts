@@ -14,6 +14,9 @@ export interface SlotSpec {
   type: string;
   index: number;
   hostPort: number;
+  /** On a cluster engine: the node that runs this slot, and the host its port is published on. */
+  node?: string;
+  host?: string;
 }
 
 export interface Credentials {
@@ -36,6 +39,8 @@ export interface ObservedContainer {
   id: string;
   name: string;
   running: boolean;
+  /** On a cluster engine: the node the container runs on. */
+  node?: string;
 }
 
 export type Observation = 'running' | 'stopped' | 'missing';
@@ -55,6 +60,18 @@ export interface SlotView extends SlotSpec {
 export interface TypeRange {
   portStart: number;
   portEnd: number;
+}
+
+/** A node of a cluster engine, as the pool sees it. `drain`: no new slots, free ones leave. */
+export type NodeState = 'ready' | 'down' | 'drain';
+
+export interface NodeStatus {
+  name: string;
+  state: NodeState;
+  /** Host name or address the node's published ports are reached at. */
+  host: string;
+  /** The host port range of each type this node may run; a type not listed does not run here. */
+  ports: Record<string, TypeRange>;
 }
 
 export type LaunchRefusal = 'unknown-type' | 'none-free' | 'limit' | 'error';

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TypeRange } from '../machines/types.ts';
+import { dockerOptions, EndpointError, nodeSettingsFromEnv, readTls, type NodeSettings, type Tls } from './docker/swarm-config.ts';
 
 export interface ContainerTypeSpec extends TypeRange {
   type: string;
@@ -27,7 +28,19 @@ export interface Limits {
   logMaxSize: string;
 }
 
+export interface EngineConfig {
+  /** `docker`: one local dockerd (default). `swarm`: a Docker Swarm through its manager. */
+  kind: 'docker' | 'swarm';
+  /** POOLDECK_DOCKER_HOST: the engine (or the Swarm manager); null = the local socket. */
+  host: string | null;
+  /** POOLDECK_DOCKER_CERT_PATH: ca.pem, cert.pem, key.pem for tcp:// with TLS (also used for the nodes' engines). */
+  tls: Tls | null;
+  /** POOLDECK_NODE_* settings by node key (they win over node labels). */
+  nodes: Record<string, NodeSettings>;
+}
+
 export interface Config {
+  engine: EngineConfig;
   port: number;
   host: string;
   dataDir: string;
@@ -122,7 +135,7 @@ function int(env: Env, key: string, fallback: number, min: number, max: number):
   return value;
 }
 
-export function parseSizes(raw: string, types: Record<string, ContainerTypeSpec>): Record<string, number> {
+export function parseSizes(raw: string, types: Record<string, ContainerTypeSpec>, checkCapacity = true): Record<string, number> {
   const sizes: Record<string, number> = {};
   for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
     const [, type, count] = /^([a-z0-9-]+)=(\d+)$/.exec(part) ?? [];
@@ -130,7 +143,7 @@ export function parseSizes(raw: string, types: Record<string, ContainerTypeSpec>
     const spec = types[type];
     if (!spec) throw new ConfigError(`POOLDECK_POOL: unknown type "${type}"; known: ${Object.keys(types).join(', ')}`);
     const capacity = spec.portEnd - spec.portStart + 1;
-    if (Number(count) > capacity) throw new ConfigError(`POOLDECK_POOL: ${type}=${count} does not fit ports ${spec.portStart}-${spec.portEnd} (${capacity} at most)`);
+    if (checkCapacity && Number(count) > capacity) throw new ConfigError(`POOLDECK_POOL: ${type}=${count} does not fit ports ${spec.portStart}-${spec.portEnd} (${capacity} at most)`);
     sizes[type] = Number(count);
   }
   return sizes;
@@ -199,6 +212,27 @@ export function parseElastic(raw: string, types: Record<string, ContainerTypeSpe
   return elastic;
 }
 
+function noElasticOnSwarm(): never {
+  throw new ConfigError('POOLDECK_WARM (elastic types) is not supported with POOLDECK_ENGINE=swarm yet; size the pool with POOLDECK_POOL');
+}
+
+export function engineConfig(env: Env, typeNames: string[]): EngineConfig {
+  const kind = env.POOLDECK_ENGINE || 'docker';
+  if (kind !== 'docker' && kind !== 'swarm') throw new ConfigError(`POOLDECK_ENGINE="${kind}" must be docker or swarm`);
+  try {
+    const tls = readTls(env.POOLDECK_DOCKER_CERT_PATH || undefined);
+    const host = env.POOLDECK_DOCKER_HOST || null;
+    if (host) dockerOptions(host, tls);
+    const nodes = nodeSettingsFromEnv(env, typeNames);
+    for (const node of Object.values(nodes)) if (node.engine) dockerOptions(node.engine, tls);
+    if (kind === 'docker' && Object.keys(nodes).length) throw new ConfigError(`POOLDECK_NODE_* settings (${Object.keys(nodes).join(', ')}) need POOLDECK_ENGINE=swarm`);
+    return { kind, host, tls, nodes };
+  } catch (error) {
+    if (error instanceof EndpointError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
 export function loadConfig(processEnv: Env = process.env): Config {
   const env: Env = { ...readConfigFile(processEnv.POOLDECK_CONFIG), ...processEnv };
   // No prototype: a type named "constructor", "__proto__" or "toString" is unknown, not Object's.
@@ -208,9 +242,11 @@ export function loadConfig(processEnv: Env = process.env): Config {
   if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(bind) && bind !== '::') throw new ConfigError(`POOLDECK_BIND="${bind}" must be an IPv4 address such as 0.0.0.0 or 127.0.0.1`);
   const poolName = env.POOLDECK_POOL_NAME || 'pooldeck';
   if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(poolName)) throw new ConfigError(`POOLDECK_POOL_NAME="${poolName}" must be 1-32 lower-case letters, digits, - or _`);
+  const engine = engineConfig(env, Object.keys(types));
   const logLevel = (env.POOLDECK_LOG_LEVEL || 'info') as Config['logLevel'];
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`POOLDECK_LOG_LEVEL="${logLevel}" must be debug, info, warn or error`);
   return {
+    engine,
     port: int(env, 'POOLDECK_PORT', 5000, 0, 65535),
     host: env.POOLDECK_HOST || '0.0.0.0',
     dataDir: path.resolve(env.POOLDECK_DATA || 'data'),
@@ -218,7 +254,8 @@ export function loadConfig(processEnv: Env = process.env): Config {
     bind,
     publicHost: env.POOLDECK_PUBLIC_HOST || (bind === '0.0.0.0' ? 'localhost' : bind),
     healthIntervalMs: int(env, 'POOLDECK_HEALTH_INTERVAL', 30, 1, 86_400) * 1000,
-    sizes: parseSizes(env.POOLDECK_POOL ?? DEFAULT_SIZES, types),
+    // On a Swarm the nodes' own port ranges bound the sizes; they are checked at start.
+    sizes: parseSizes(env.POOLDECK_POOL ?? DEFAULT_SIZES, types, engine.kind === 'docker'),
     types,
     perUserLimit: int(env, 'POOLDECK_USER_LIMIT', 3, 0, 1000),
     adminPassword: env.POOLDECK_ADMIN_PASSWORD || null,
@@ -251,7 +288,7 @@ export function loadConfig(processEnv: Env = process.env): Config {
       idleTtlMs: int(env, 'POOLDECK_IDLE_TTL', 2 * 3600, 0, 365 * 86_400) * 1000,
       maxLifetimeMs: int(env, 'POOLDECK_MAX_LIFETIME', 24 * 3600, 0, 365 * 86_400) * 1000,
       warnMs: int(env, 'POOLDECK_EXPIRY_WARNING', 300, 0, 86_400) * 1000,
-      elastic: parseElastic(env.POOLDECK_WARM ?? '', types),
+      elastic: engine.kind === 'swarm' && env.POOLDECK_WARM ? noElasticOnSwarm() : parseElastic(env.POOLDECK_WARM ?? '', types),
     },
   };
 }

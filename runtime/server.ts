@@ -9,7 +9,10 @@ import { Accounts } from './accounts/accounts.ts';
 import { AuditLog, auditPool } from './audit/audit-log.ts';
 import { SqliteAuditStore } from './store/audit-store.ts';
 import type { Config } from './config.ts';
+import Docker from 'dockerode';
 import { DockerodeEngine } from './docker/dockerode-engine.ts';
+import { dockerOptions } from './docker/swarm-config.ts';
+import { SwarmEngine } from './docker/swarm-engine.ts';
 import type { ContainerEngine } from './docker/engine.ts';
 import { createHttpApp } from './http/app.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -43,8 +46,15 @@ export async function startPooldeck(config: Config, options: StartOptions = {}):
   const db = await openDb(path.join(config.dataDir, 'pooldeck.sqlite'));
   let engine = options.engine;
   let poolSubnets: string[] = [];
+  if (!engine && config.engine.kind === 'swarm') {
+    const swarm = new SwarmEngine(config, log);
+    await swarm.ping();
+    await swarm.ensureNetwork();
+    engine = swarm;
+  }
   if (!engine) {
-    const docker = new DockerodeEngine(config.poolName, log);
+    const { host, tls } = config.engine;
+    const docker = new DockerodeEngine(config.poolName, log, host ? new Docker(dockerOptions(host, tls)) : undefined);
     await docker.ping();
     await docker.ensureNetwork();
     poolSubnets = await docker.networkSubnets();
@@ -61,7 +71,7 @@ export async function startPooldeck(config: Config, options: StartOptions = {}):
   }
   const audit = new AuditLog(new SqliteAuditStore(db), log, { retentionDays: config.auditRetentionDays });
   await audit.start();
-  const waitServing = (slot: { hostPort: number }, protocol: 'http' | 'ssh') => waitUntilServing(protocol, config.bind, slot.hostPort);
+  const waitServing = (slot: { hostPort: number; host?: string }, protocol: 'http' | 'ssh') => waitUntilServing(protocol, slot.host ?? config.bind, slot.hostPort);
   const runtime = new PoolRuntime({ config, engine, store, files, log, now: Date.now, userKeys: accounts.userKeys, waitServing });
   const stopAuditingPool = auditPool(audit, runtime);
 

@@ -9,8 +9,16 @@
  * - `watch()` delivers die/stop/oom/destroy news of this pool's containers as it happens, and
  *   reconnects by itself when the engine restarts; it returns a function that stops watching.
  * - Errors carry the container id or name they concern (`EngineError`).
+ *
+ * Cluster engines (Docker Swarm, runtime/docker/swarm-engine.ts) keep that contract with a slot
+ * as a one-replica service pinned to `RunSpec.node`; the container id is its task's container.
+ * They also implement the optional members below: `nodes()` is ONE call listing the nodes,
+ * `watchNodes()` reports node state changes as they happen, and since a remote node cannot see
+ * the control plane's directories they take no bind mounts and copy files with `putFiles()` /
+ * `deleteFiles()` instead. `start()` may refuse (a finished task is not restarted): the caller
+ * then recreates. The single-host engine implements none of them and bind-mounts the files.
  */
-import type { ObservedContainer } from '../../machines/types.ts';
+import type { NodeStatus, ObservedContainer } from '../../machines/types.ts';
 
 export interface Mount {
   source: string;
@@ -31,6 +39,8 @@ export interface RunSpec {
   nanoCpus: number;
   pidsLimit: number;
   logMaxSize: string;
+  /** Cluster engines: the node the container must run on. */
+  node?: string;
 }
 
 export interface EngineEvent {
@@ -54,6 +64,13 @@ export interface ContainerEngine {
   exec(id: string, cmd: string[], stdin?: string): Promise<ExecResult>;
   watch(onEvent: (event: EngineEvent) => void, onState?: (connected: boolean, error?: string) => void): () => void;
   hasImage(image: string): Promise<boolean>;
+
+  // ---- cluster engines only ----
+  nodes?(): Promise<NodeStatus[]>;
+  watchNodes?(onNodes: (nodes: NodeStatus[]) => void): () => void;
+  /** Copy files of `sourceDir` (all, or `names`) into `targetDir` of a running container; `replace` empties it first. */
+  putFiles?(containerId: string, sourceDir: string, targetDir: string, options?: { names?: string[]; replace?: boolean }): Promise<void>;
+  deleteFiles?(containerId: string, targetDir: string, names: string[]): Promise<void>;
 }
 
 export class EngineError extends Error {

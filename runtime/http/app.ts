@@ -25,6 +25,7 @@ import { authRoutes } from './auth-routes.ts';
 import { containerRoutes } from './container-routes.ts';
 import { apiNotFound, errorHandler } from './errors.ts';
 import { SlotUploads } from './upload.ts';
+import { fileMirror } from '../pool/file-mirror.ts';
 import { createMetrics, metricsRoutes } from './metrics.ts';
 
 export interface AppDeps {
@@ -49,7 +50,7 @@ export interface HttpApp {
 
 export async function createHttpApp(deps: AppDeps): Promise<HttpApp> {
   const { config, runtime, store, files, engine, log, accounts } = deps;
-  const uploads = new SlotUploads(config, files, store, log);
+  const uploads = new SlotUploads(config, files, store, log, fileMirror(runtime, engine, files, config, log));
   await uploads.init();
 
   const app = express();

@@ -18,6 +18,7 @@ import busboy from 'busboy';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { RequestError } from '../pool/pool-runtime.ts';
+import type { FileMirror } from '../pool/file-mirror.ts';
 import type { SlotFiles } from '../pool/slot-files.ts';
 import type { PoolStore } from '../store/pool-store.ts';
 
@@ -63,6 +64,8 @@ export class SlotUploads {
     private readonly files: SlotFiles,
     private readonly store: PoolStore,
     private readonly log: Logger,
+    /** Engines without bind mounts: repeat each change in the slot's container. */
+    private readonly mirror?: FileMirror,
   ) {
     this.tempRoot = path.join(config.dataDir, 'tmp', 'uploads');
   }
@@ -99,6 +102,7 @@ export class SlotUploads {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new RequestError(404, `no such file: ${name}`);
         throw error;
       }
+      await this.mirror?.remove(slotName, name);
     });
   }
 
@@ -122,6 +126,7 @@ export class SlotUploads {
         if (!stillOwned()) throw new RequestError(404, 'no such container');
         await this.commit(slot.name, received);
         await this.store.setCustomFiles(slot.name, true);
+        await this.mirror?.put(slot.name, received.map((r) => r.name));
         this.log.info('upload.done', { slot: slot.name, files: received.length, bytes: received.reduce((n, r) => n + r.size, 0) });
         return received.map(({ name, size }) => ({ name, size }));
       });

@@ -11,7 +11,8 @@ import { SSH_LOGIN } from '../pool/pool-actors.ts';
 export type ContainerView = Omit<SharedContainerView, 'id' | 'created_at'> & { id: number | null; created_at: string | null };
 
 export function containerView(slot: SlotView, config: Pick<Config, 'publicHost' | 'types'>): ContainerView {
-  const host = config.publicHost.includes(':') && !config.publicHost.startsWith('[') ? `[${config.publicHost}]` : config.publicHost;
+  const publicHost = slot.host ?? config.publicHost;
+  const host = publicHost.includes(':') && !publicHost.startsWith('[') ? `[${publicHost}]` : publicHost;
   const access = config.types[slot.type]?.protocol === 'ssh'
     ? { ssh: `ssh -p ${slot.hostPort} ${SSH_LOGIN}@${host}` }
     : { url: `http://${host}:${slot.hostPort}/` };

@@ -40,7 +40,11 @@ export interface PoolDeps {
 
 export const SSH_LOGIN = 'user';
 
-export function runSpec(config: Config, files: SlotFiles, slot: SlotSpec): RunSpec {
+/**
+ * The container options of a slot. An engine that copies files (a cluster: its nodes cannot see
+ * this machine's directories) gets no bind mount; the slot's files are copied in after `run`.
+ */
+export function runSpec(config: Config, files: SlotFiles, slot: SlotSpec, copiesFiles = false): RunSpec {
   const type = requireTypeSpec(config, slot.type);
   return {
     name: slot.name,
@@ -54,12 +58,13 @@ export function runSpec(config: Config, files: SlotFiles, slot: SlotSpec): RunSp
       'pooldeck.pool_index': String(slot.index),
       'pooldeck.port': String(slot.hostPort),
     },
-    mounts: [{ source: files.dir(slot.name), target: type.filesMount, readOnly: type.filesReadOnly }],
+    mounts: copiesFiles ? [] : [{ source: files.dir(slot.name), target: type.filesMount, readOnly: type.filesReadOnly }],
     capAdd: type.capAdd,
     memoryBytes: config.limits.memoryBytes,
     nanoCpus: config.limits.nanoCpus,
     pidsLimit: config.limits.pidsLimit,
     logMaxSize: config.limits.logMaxSize,
+    ...(slot.node ? { node: slot.node } : {}),
   };
 }
 
@@ -67,6 +72,13 @@ const newPassword = () => randomBytes(12).toString('base64url');
 
 export function providePoolMachine(deps: PoolDeps) {
   const { config, engine, store, files, log, now } = deps;
+  const copiesFiles = typeof engine.putFiles === 'function';
+
+  /** Engines without bind mounts: make the container's web root match the slot's directory. */
+  async function copyFiles(slot: SlotSpec, containerId: string, replace: boolean) {
+    if (!engine.putFiles) return;
+    await engine.putFiles(containerId, files.dir(slot.name), requireTypeSpec(config, slot.type).filesMount, { replace });
+  }
 
   async function applyCredentials(slot: SlotSpec, containerId: string, assignment: Assignment): Promise<Assignment> {
     if (requireTypeSpec(config, slot.type).protocol !== 'ssh') return assignment;
@@ -90,7 +102,9 @@ export function providePoolMachine(deps: PoolDeps) {
       await files.reset(slot.name, slot.type, slot.hostPort);
       await store.setCustomFiles(slot.name, false);
     }
-    const id = await engine.run(runSpec(config, files, slot));
+    const id = await engine.run(runSpec(config, files, slot, copiesFiles));
+    // A recovered holder's files must match exactly; a fresh slot only has its welcome page.
+    await copyFiles(slot, id, reason === 'recover');
     await deps.waitServing?.(slot, type.protocol);
     if (assignment) await applyCredentials(slot, id, assignment);
     await store.saveSlot({ spec: slot, image: type.image, containerPort: type.containerPort, containerId: id, status: assignment ? 'assigned' : 'available', phase: assignment ? 'serving' : 'ready' });
@@ -105,6 +119,7 @@ export function providePoolMachine(deps: PoolDeps) {
       // Mark first: a crash mid-copy must leave the slot marked for wiping, never looking clean.
       await store.setCustomFiles(slot.name, true);
       await files.copy(relocatedFrom, slot.name);
+      await copyFiles(slot, containerId, true);
       await store.moveAssignment(assignment.id, slot);
     } else {
       assignment = { ...assignment, id: await store.createAssignment(slot, assignment) };
@@ -138,8 +153,8 @@ export function providePoolMachine(deps: PoolDeps) {
       }),
       listContainers: fromPromise<SweepResult>(async () => {
         const startedAt = now();
-        const containers = await engine.list();
-        return { containers, startedAt, finishedAt: now(), dockerCalls: 1 };
+        const [containers, nodes] = await Promise.all([engine.list(), engine.nodes?.()]);
+        return { containers, startedAt, finishedAt: now(), dockerCalls: nodes ? 2 : 1, ...(nodes ? { nodes } : {}) };
       }),
       removeOrphans: fromPromise<void, { containers: ObservedContainer[] }>(async ({ input }) => {
         for (const c of input.containers) {

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import type { PoolEmitted } from '../../machines/pool.machine.ts';
 import { buildSlots, countByType, parseSlotName, planReconcile, slotSpec } from '../../machines/pool.logic.ts';
+import { buildPlacedSlots, capacityOf, nodesOf, specOfName } from '../../machines/pool.nodes.ts';
 import type { Assignment, SlotState, SlotView, TypeRange } from '../../machines/types.ts';
 import { providePoolMachine, runSpec, type PoolDeps } from './pool-actors.ts';
 import { requireTypeSpec } from '../config.ts';
@@ -87,13 +88,25 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
       }
     }
     const ranges = this.ranges;
-    const wanted = buildSlots(config.sizes, ranges);
+    const nodeList = engine.nodes ? await engine.nodes() : null;
     const [stored, observed] = await Promise.all([store.loadSlots(), engine.list()]);
-    const plan = planReconcile(wanted, stored, observed, (name) => {
+    let wanted;
+    let parse = (name: string) => {
       const parsed = parseSlotName(name);
       const range = parsed ? ranges[parsed.type] : undefined;
       return parsed && range ? slotSpec(parsed.type, parsed.index, range) : null;
-    });
+    };
+    if (nodeList) {
+      const nodes = nodesOf(nodeList);
+      wanted = buildPlacedSlots(config.sizes, nodes, [...stored.map((s) => s.name), ...observed.map((o) => o.name)]);
+      parse = (name) => specOfName(name, nodes);
+      for (const [type, size] of Object.entries(config.sizes)) {
+        const placed = wanted.filter((s) => s.type === type).length;
+        if (placed < size) log.warn('swarm.capacity', { type, size, placed, capacity: capacityOf(type, nodes), hint: `give nodes a pooldeck.ports.${type} range` });
+      }
+      log.info('swarm.nodes', { nodes: nodeList.map((n) => ({ name: n.name, state: n.state, host: n.host, ports: n.ports })) });
+    } else wanted = buildSlots(config.sizes, ranges);
+    const plan = planReconcile(wanted, stored, observed, parse);
     for (const orphan of plan.orphans) {
       log.warn('reconcile.orphan_removed', { name: orphan.name, containerId: orphan.id.slice(0, 12) });
       await engine.remove(orphan.id);
@@ -120,6 +133,7 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
         expiry: { idleTtlMs: config.policy.idleTtlMs, maxLifetimeMs: config.policy.maxLifetimeMs, warnMs: config.policy.warnMs },
         elastic: config.policy.elastic,
         baseSizes: config.sizes,
+        ...(nodeList ? { nodes: nodeList } : {}),
       },
       inspect: (event) => this.emit('inspect', event),
       ...(this.deps.clock ? { clock: this.deps.clock } : {}),
@@ -136,6 +150,14 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
         } else log.warn('docker.events.disconnected', { error });
       },
     );
+    const stopNodes = engine.watchNodes?.((nodes) => this.actor.send({ type: 'nodes.changed', nodes }));
+    if (stopNodes) {
+      const stopContainers = this.stopWatching;
+      this.stopWatching = () => {
+        stopContainers();
+        stopNodes();
+      };
+    }
     await settled;
   }
 
@@ -385,6 +407,6 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
 
   /** For tests and the benchmark: the exact container options a slot gets. */
   runSpecOf(slot: SlotView) {
-    return runSpec(this.deps.config, this.deps.files, slot);
+    return runSpec(this.deps.config, this.deps.files, slot, typeof this.deps.engine.putFiles === 'function');
   }
 }

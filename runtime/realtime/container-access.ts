@@ -17,6 +17,8 @@ import type { Ack, ClientToServerEvents, ServerToClientEvents } from '../../shar
 import type { ContainerConsole } from '../docker/console.ts';
 import { DockerodeConsole } from '../docker/docker-console.ts';
 import { DockerodeEngine } from '../docker/dockerode-engine.ts';
+import { SwarmConsole } from '../docker/swarm-console.ts';
+import { SwarmEngine } from '../docker/swarm-engine.ts';
 import type { Logger } from '../logger.ts';
 import { RequestError, type PoolRuntime } from '../pool/pool-runtime.ts';
 import { registerStreams } from './container-streams.ts';
@@ -113,6 +115,7 @@ export interface AccessContext {
 function consoleOf(deps: ContainerAccessDeps): ContainerConsole | null {
   if (deps.console) return deps.console;
   const engine = deps.runtime.deps.engine;
+  if (engine instanceof SwarmEngine) return new SwarmConsole(engine);
   return engine instanceof DockerodeEngine ? new DockerodeConsole(engine.docker) : null;
 }
 
