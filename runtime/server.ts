@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Accounts } from './accounts/accounts.ts';
 import { AuditLog, auditPool } from './audit/audit-log.ts';
+import { SelfService } from './accounts/self-service.ts';
 import { SqliteAuditStore } from './store/audit-store.ts';
 import type { Config } from './config.ts';
 import Docker from 'dockerode';
@@ -74,9 +75,11 @@ export async function startPooldeck(config: Config, options: StartOptions = {}):
   const waitServing = (slot: { hostPort: number; host?: string }, protocol: 'http' | 'ssh') => waitUntilServing(protocol, slot.host ?? config.bind, slot.hostPort);
   const runtime = new PoolRuntime({ config, engine, store, files, log, now: Date.now, userKeys: accounts.userKeys, waitServing });
   const stopAuditingPool = auditPool(audit, runtime);
+  const self = new SelfService(db, accounts, runtime, log);
+  await self.init();
 
   const state = { ready: false, error: null as string | null };
-  const app = await createHttpApp({ config, db, runtime, store, files, engine, log, accounts, audit, state });
+  const app = await createHttpApp({ config, db, runtime, store, files, engine, log, accounts, audit, self, state });
   const http = createServer(app.handler);
   guardFromSubnets(http, poolSubnets, log);
   await app.attach?.(http);

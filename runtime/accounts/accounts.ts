@@ -294,6 +294,21 @@ export class Accounts {
   }
 
   /** Make a user unable to act (sessions and tokens gone) before their containers are released. */
+  /** A signed-in user proves it is them again (password change, account deletion); wrong → 403. */
+  async confirmPassword(userId: number, password: string, ip: string): Promise<void> {
+    const budgetWait = this.loginBudget.take(ip);
+    if (budgetWait > 0) throw tooMany('too many password checks from your address', budgetWait);
+    const row = await this.store.userById(userId);
+    if (!row) throw new RequestError(401, 'your account no longer exists');
+    const wait = this.throttle.retryAfterMs(row.username, ip);
+    if (wait > 0) throw tooMany('too many wrong passwords', wait);
+    if (!(await this.passwordJob(() => this.hasher.compare(password, row.password_hash)))) {
+      this.throttle.failed(row.username, ip);
+      throw new RequestError(403, 'the current password is not right');
+    }
+    this.throttle.succeeded(row.username, ip);
+  }
+
   async lockOut(userId: number): Promise<void> {
     await this.store.deleteUserSessions(userId);
     await this.store.deleteUserTokens(userId);

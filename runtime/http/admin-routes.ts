@@ -7,6 +7,7 @@ import type { Logger } from '../logger.ts';
 import { RequestError, type PoolRuntime } from '../pool/pool-runtime.ts';
 import type { PoolStore } from '../store/pool-store.ts';
 import { adminOf } from './auth.ts';
+import { removeAccount } from '../accounts/self-service.ts';
 import { idParam, integer, jsonBody, number, strings } from './validate.ts';
 import { adminSlotView } from './views.ts';
 
@@ -57,12 +58,9 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log }: A
     const id = idParam(req.params.id, 'user');
     if (id === admin.id) throw new RequestError(400, 'you cannot delete your own account');
     if (!(await accounts.store.userById(id))) throw new RequestError(404, 'no such user');
-    await accounts.lockOut(id);
-    const held = runtime.slots().filter((s) => s.assignment?.userId === id);
-    for (const slot of held) await runtime.release(slot.assignment!.id);
-    await accounts.deleteUser(id);
-    log.info('admin.user_deleted', { admin: admin.username, id, released: held.length });
-    res.json({ ok: true, released: held.map((s) => s.name) });
+    const released = await removeAccount(accounts, runtime, id);
+    log.info('admin.user_deleted', { admin: admin.username, id, released: released.length });
+    res.json({ ok: true, released });
   });
 
   router.get('/pool', (_req, res) => {

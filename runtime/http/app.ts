@@ -17,11 +17,13 @@ import type { Db } from '../store/db.ts';
 import type { PoolStore } from '../store/pool-store.ts';
 import { attachRealtime, type Realtime } from '../realtime/socket-server.ts';
 import { adminRoutes } from './admin-routes.ts';
-import { csrfGuard, identify, maybeUserOf } from './auth.ts';
+import { csrfGuard, identify, identityOf } from './auth.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { auditRequests } from '../audit/http-audit.ts';
 import { auditRoutes } from '../audit/audit-routes.ts';
 import { authRoutes } from './auth-routes.ts';
+import { accountRoutes } from './account-routes.ts';
+import type { SelfService } from '../accounts/self-service.ts';
 import { containerRoutes } from './container-routes.ts';
 import { apiNotFound, errorHandler } from './errors.ts';
 import { SlotUploads } from './upload.ts';
@@ -38,6 +40,7 @@ export interface AppDeps {
   log: Logger;
   accounts: Accounts;
   audit: AuditLog;
+  self: SelfService;
   state: { ready: boolean; error: string | null };
 }
 
@@ -76,13 +79,14 @@ export async function createHttpApp(deps: AppDeps): Promise<HttpApp> {
   api.use(express.json({ limit: '64kb', strict: true }));
   api.use(identify(accounts));
   api.use(csrfGuard);
-  api.use(auditRequests(deps.audit, maybeUserOf));
+  api.use(auditRequests(deps.audit, (req) => identityOf(req)?.user ?? null));
   api.use((req, _res, next) => {
     // Routes that need the pool answer once it has started; accounts work before that.
     if (!deps.state.ready && /^\/(pool|containers|admin)(\/|$)/.test(req.path)) res503(deps.state.error);
     next();
   });
-  api.use(authRoutes(accounts));
+  api.use(authRoutes(accounts, deps.self));
+  api.use(accountRoutes(deps.self));
   api.use(containerRoutes({ config, runtime, store, uploads }));
   api.use('/admin', auditRoutes(deps.audit));
   api.use('/admin', adminRoutes({ config, runtime, store, engine, accounts, log }));

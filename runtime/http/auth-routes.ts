@@ -1,10 +1,11 @@
 /** Accounts over HTTP: register, login/logout, the caller's profile, API tokens and SSH keys. */
 import { Router } from 'express';
 import type { Accounts } from '../accounts/accounts.ts';
+import type { SelfService } from '../accounts/self-service.ts';
 import { clearSessionCookie, identityOf, setSessionCookie, userOf } from './auth.ts';
 import { idParam, jsonBody, strings } from './validate.ts';
 
-export function authRoutes(accounts: Accounts): Router {
+export function authRoutes(accounts: Accounts, self: SelfService): Router {
   const router = Router();
 
   router.post('/auth/register', async (req, res) => {
@@ -17,6 +18,7 @@ export function authRoutes(accounts: Accounts): Router {
     const { username, password } = strings(jsonBody(req), ['username', 'password']);
     const session = await accounts.login(username, password, req.ip ?? req.socket.remoteAddress ?? '');
     await accounts.logout(req.headers.cookie); // a session this browser held before ends here
+    await self.describeSession(session.token, req.ip ?? req.socket.remoteAddress ?? null, req.headers['user-agent'] ?? null);
     setSessionCookie(req, res, session.token);
     res.json({ user: session.user, expires_at: session.expiresAt.toISOString() });
   });

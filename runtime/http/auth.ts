@@ -46,11 +46,6 @@ export const csrfGuard: RequestHandler = (req, _res, next) => {
   next();
 };
 
-/** The user behind this request, or null (never throws). */
-export function maybeUserOf(req: Request): AuthUser | null {
-  return identities.get(req)?.user ?? null;
-}
-
 export function userOf(req: Request): AuthUser {
   const identity = identities.get(req);
   if (!identity?.user) {

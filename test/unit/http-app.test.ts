@@ -12,6 +12,7 @@ import { silentLogger } from '../../runtime/logger.ts';
 import type { PoolRuntime } from '../../runtime/pool/pool-runtime.ts';
 import { openDb } from '../../runtime/store/db.ts';
 import { AuditLog } from '../../runtime/audit/audit-log.ts';
+import { SelfService } from '../../runtime/accounts/self-service.ts';
 import { SqliteAuditStore } from '../../runtime/store/audit-store.ts';
 
 test('When the pool has not started yet, then pool routes answer 503 while account routes already work', async (t) => {
@@ -21,7 +22,9 @@ test('When the pool has not started yet, then pool routes answer 503 while accou
   const accounts = await Accounts.open(db, { adminPassword: 'admin-password' }, silentLogger);
   const runtime = Object.assign(new EventEmitter(), { counts: () => { throw new Error('not started'); } }) as unknown as PoolRuntime;
   const state = { ready: false, error: null };
-  const app = await createHttpApp({ config, db, runtime, store: {} as never, files: {} as never, engine: {} as never, log: silentLogger, accounts, audit: new AuditLog(new SqliteAuditStore(db), silentLogger, { retentionDays: 0 }), state });
+  const self = new SelfService(db, accounts, runtime, silentLogger);
+  await self.init();
+  const app = await createHttpApp({ config, db, runtime, store: {} as never, files: {} as never, engine: {} as never, log: silentLogger, accounts, audit: new AuditLog(new SqliteAuditStore(db), silentLogger, { retentionDays: 0 }), self, state });
   const http = createServer(app.handler);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;

@@ -57,6 +57,28 @@ export interface SshKeyRow {
 }
 // ---- end Account page types ----
 
+export interface SessionRow {
+  id: number;
+  createdAt: string;
+  expiresAt: string;
+  ip: string | null;
+  userAgent: string | null;
+  current: boolean;
+}
+
+export interface AuditRow {
+  id: number;
+  at: string;
+  actor: string;
+  actorId: number | null;
+  action: string;
+  target: string | null;
+  ok: boolean;
+  status: number | null;
+  ip: string | null;
+  detail: Record<string, unknown>;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -115,6 +137,10 @@ export const http = {
   /** One OpenSSH public key line; a refused key rejects with the server's 400 sentence. */
   addKey: (key: string) => call<{ key: SshKeyRow }>('POST', '/api/me/keys', { key }).then((r) => r.key),
   deleteKey: (id: number) => call<unknown>('DELETE', `/api/me/keys/${id}`),
+  changePassword: (current: string, password: string) => call<{ endedSessions: number }>('PUT', '/api/me/password', { current, password }),
+  sessions: () => call<{ sessions: SessionRow[] }>('GET', '/api/me/sessions').then((r) => r.sessions),
+  endSession: (id: number) => call<{ current: boolean }>('DELETE', `/api/me/sessions/${id}`),
+  deleteAccount: (password: string) => call<{ released: string[] }>('DELETE', '/api/me', { password }),
   // ---- end Account page calls ----
 
   users: () => call<{ users: UserRow[] }>('GET', '/api/admin/users').then((r) => r.users),
@@ -123,6 +149,8 @@ export const http = {
   resize: (type: string, size: number) => call<{ result: { added: string[]; retired: string[]; kept: number; message?: string } }>('POST', '/api/admin/pool/resize', { type, size }).then((r) => r.result),
   addToPool: (type: string, count: number) => call<{ result: { added: string[] } }>('POST', '/api/admin/pool/add', { type, count }).then((r) => r.result),
   reinit: () => call<{ result: { recreated: string[]; skipped: string[] } }>('POST', '/api/admin/pool/reinit').then((r) => r.result),
+  audit: (query: Record<string, string>) =>
+    call<{ entries: AuditRow[]; next: number | null }>('GET', `/api/admin/audit?${new URLSearchParams(Object.entries(query).filter(([, v]) => v !== ''))}`),
   adminRelease: (name: string) => call<{ name: string; user: string }>('DELETE', `/api/admin/containers/${seg(name)}`),
 };
 
