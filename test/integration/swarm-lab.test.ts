@@ -2,7 +2,8 @@
  * Smoke test of the Swarm lab (ops/scripts/swarm-lab.sh): what the Swarm engine adapter and its
  * tests build on. Two Ready nodes with Pooldeck's labels; a service pinned to node2 with a
  * host-mode port answers at 127.0.0.1; killing its task through node2's engine shows on node2's
- * event stream; tasks on one node cannot reach each other nor any node's engine API.
+ * event stream; tasks on one node cannot reach each other nor any node's engine API; `up` repairs
+ * what went missing. Serial: the cases share node2.
  */
 import { PassThrough } from 'node:stream';
 import test from 'ava';
@@ -77,7 +78,7 @@ async function inside(docker: Docker, id: string, script: string): Promise<{ cod
 const connect = (host: string, port: number) =>
   `exec 3<>/dev/tcp/${host}/${port} && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && head -c 12 <&3`;
 
-test('When the lab is up, then the Swarm has two Ready nodes labelled with their engine, public host, types and port ranges', async (t) => {
+test.serial('When the lab is up, then the Swarm has two Ready nodes labelled with their engine, public host, types and port ranges', async (t) => {
   t.true(lab.nodes.length >= 2, `nodes: ${lab.nodes.map((n) => n.name).join(', ')}`);
   const listed = await lab.manager.listNodes();
   for (const node of lab.nodes.slice(0, 2)) {
@@ -96,7 +97,7 @@ test('When the lab is up, then the Swarm has two Ready nodes labelled with their
   t.is(lab.env.POOLDECK_PUBLIC_HOST, '127.0.0.1');
 });
 
-test('When a service with a host-mode port is pinned to node2, then it answers at 127.0.0.1, and a docker kill through node2 shows as die on node2\'s event stream', async (t) => {
+test.serial('When a service with a host-mode port is pinned to node2, then it answers at 127.0.0.1, and a docker kill through node2 shows as die on node2\'s event stream', async (t) => {
   const node2 = lab.node(2);
   const port = node2.ports.nginx!.end;
   const started = Date.now();
@@ -147,7 +148,7 @@ function t_ok(result: { ok: boolean }, port: number) {
   if (!result.ok) throw new Error(`127.0.0.1:${port} does not answer`);
 }
 
-test('When two tasks run on one node, then neither reaches the other directly nor any node\'s engine API (default bridge with --icc=false, and a swarm bridge network from a config-only network with enable_icc=false)', async (t) => {
+test.serial('When two tasks run on one node, then neither reaches the other directly nor any node\'s engine API (default bridge with --icc=false, and a swarm bridge network from a config-only network with enable_icc=false)', async (t) => {
   const node2 = lab.node(2);
   // The documented Pooldeck-managed network (docs/swarm.md, "Networking"): a config-only network on
   // every node's engine, one swarm-scoped bridge network on the manager made from it.
@@ -175,4 +176,23 @@ test('When two tasks run on one node, then neither reaches the other directly no
     }
     for (const name of services.splice(-2)) await lab.manager.getService(name).remove().catch(() => undefined);
   }
+});
+
+test.serial('When a node lost a pool image and a label, then swarm-lab.sh up puts both back', async (t) => {
+  t.timeout(5 * 60_000);
+  const node2 = lab.node(2);
+  // python: a type the Swarm engine's tests do not use, so a Pooldeck sharing the lab is not disturbed.
+  const image = process.env.POOLDECK_IMAGE_PYTHON || 'pooldeck/python:latest';
+  const label = 'pooldeck.ports.python';
+  const before = node2.labels[label];
+  const spec = await lab.manager.getNode(node2.id).inspect();
+  const labels = { ...(spec.Spec.Labels as Record<string, string>) };
+  delete labels[label];
+  await lab.manager.getNode(node2.id).update({ version: spec.Version.Index, ...spec.Spec, Labels: labels });
+  await node2.docker.getImage(image).remove({ force: true });
+
+  const again = await ensureSwarmLab();
+  t.is(again.node(2).labels[label], before);
+  t.true((await node2.docker.listImages({ filters: { reference: [image] } })).length > 0, `${image} is back on node2`);
+  t.is(again.node(2).id, node2.id, 'node2 kept its Swarm identity');
 });
