@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 SCRIPTS := ops/scripts
 
-.PHONY: typecheck help deps engine images images-if-missing load-images ui run test test-unit chaos chaos-dockerd bench up provision ssh destroy lint-ops swarm-lab swarm-lab-down
+.PHONY: typecheck help deps engine images images-if-missing load-images ui build run test test-unit chaos chaos-dockerd bench up provision ssh destroy lint-ops swarm-lab swarm-lab-down
 
 help:
 	@echo "make run      install what is missing, build images if needed, start Pooldeck on :5000"
@@ -34,10 +34,14 @@ images-if-missing: engine
 	@$(SCRIPTS)/build-images.sh
 
 ui: deps
+	@npm run --silent build:ui
+
+# The UI into dist/ and the compiled server and CLI into build/ (plain node at run time).
+build: deps
 	@npm run --silent build
 
-run: deps images-if-missing ui
-	@npm start
+run: deps images-if-missing build
+	@exec node --max-semi-space-size=2 build/server.js
 
 # The Swarm tests need the lab (ops/scripts/swarm-lab.sh): brought up first (a running one is
 # reused); when this run started it, its nodes are stopped afterwards (kept for a fast next start).

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// `pooldeck` launcher: lets Node load the TypeScript CLI through tsx, then runs it.
-import { register } from 'tsx/esm/api';
+// `pooldeck` launcher: runs the compiled CLI (build/cli.js, made by `npm run build`) with plain node.
+import { existsSync } from 'node:fs';
 
-register();
-const { cli } = await import('../runtime/cli/main.ts');
-await cli();
+const cli = new URL('../build/cli.js', import.meta.url);
+if (!existsSync(cli)) {
+  process.stderr.write('pooldeck: the CLI is not built; run "npm run build" (or "npm run build:server") in the Pooldeck checkout\n');
+  process.exit(2);
+}
+await import(cli.href);

@@ -71,6 +71,8 @@ export interface Config {
   metricsToken: string | null;
   /** Days the audit log keeps its rows; 0 keeps them for ever. */
   auditRetentionDays: number;
+  /** POOLDECK_CREATE_PARALLELISM: containers created (or rebuilt) at once; the benchmark's boot curve chose the default. */
+  createParallelism: number;
   policy: {
     idleTtlMs: number;
     maxLifetimeMs: number;
@@ -122,6 +124,9 @@ export function requireTypeSpec(config: Pick<Config, 'types'>, type: string): Co
 }
 
 export const DEFAULT_SIZES = 'nginx=5,apache=3,python=3,node=2,ssh=2';
+
+/** Container creations at once: the best point of `make bench`'s boot curve (docs/benchmark.md). */
+export const DEFAULT_CREATE_PARALLELISM = 8;
 
 type Env = Record<string, string | undefined>;
 
@@ -284,6 +289,7 @@ export function loadConfig(processEnv: Env = process.env): Config {
     trustProxy: trustProxy(env.POOLDECK_TRUST_PROXY),
     metricsToken: metricsToken(env.POOLDECK_METRICS_TOKEN),
     auditRetentionDays: int(env, 'POOLDECK_AUDIT_RETENTION_DAYS', 90, 0, 36_500),
+    createParallelism: int(env, 'POOLDECK_CREATE_PARALLELISM', DEFAULT_CREATE_PARALLELISM, 1, 1000),
     policy: {
       idleTtlMs: int(env, 'POOLDECK_IDLE_TTL', 2 * 3600, 0, 365 * 86_400) * 1000,
       maxLifetimeMs: int(env, 'POOLDECK_MAX_LIFETIME', 24 * 3600, 0, 365 * 86_400) * 1000,

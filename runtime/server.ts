@@ -17,6 +17,7 @@ import { SwarmEngine } from './docker/swarm-engine.ts';
 import type { ContainerEngine } from './docker/engine.ts';
 import { createHttpApp } from './http/app.ts';
 import { createLogger, type Logger } from './logger.ts';
+import type { PoolDeps } from './pool/pool-actors.ts';
 import { PoolRuntime } from './pool/pool-runtime.ts';
 import { guardFromSubnets } from './http/pool-guard.ts';
 import { waitUntilServing } from './pool/probe.ts';
@@ -40,6 +41,8 @@ export interface Pooldeck {
 export interface StartOptions {
   log?: Logger;
   engine?: ContainerEngine;
+  /** How a slot is known to serve; default: probe its published port. `null`: do not wait (a fake engine's containers serve nothing). */
+  waitServing?: PoolDeps['waitServing'] | null;
 }
 
 export async function startPooldeck(config: Config, options: StartOptions = {}): Promise<Pooldeck> {
@@ -72,7 +75,10 @@ export async function startPooldeck(config: Config, options: StartOptions = {}):
   }
   const audit = new AuditLog(new SqliteAuditStore(db), log, { retentionDays: config.auditRetentionDays });
   await audit.start();
-  const waitServing = (slot: { hostPort: number; host?: string }, protocol: 'http' | 'ssh') => waitUntilServing(protocol, slot.host ?? config.bind, slot.hostPort);
+  const waitServing =
+    options.waitServing === undefined
+      ? (slot: { hostPort: number; host?: string }, protocol: 'http' | 'ssh') => waitUntilServing(protocol, slot.host ?? config.bind, slot.hostPort)
+      : (options.waitServing ?? undefined);
   const runtime = new PoolRuntime({ config, engine, store, files, log, now: Date.now, userKeys: accounts.userKeys, waitServing });
   const stopAuditingPool = auditPool(audit, runtime);
   const self = new SelfService(db, accounts, runtime, log);

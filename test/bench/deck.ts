@@ -1,6 +1,23 @@
-/** Drive test/bench/deck-process.ts: start it, send commands by id, listen to its events, stop or kill it. */
+/**
+ * Drive the benchmark's server processes (test/bench/deck-process.ts),
+ * compiled like the production server (build/bench/, by buildBench) and run with plain node and
+ * the flags of the systemd unit: start one, send commands by id, listen to its events, stop or kill it.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import readline from 'node:readline';
+import { buildServer } from '../../ops/scripts/build-server.mjs';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const outdir = path.join(root, 'build', 'bench');
+/** The production flags (ops/systemd/pooldeck.service), plus gc() for the after-GC figures. */
+export const NODE_FLAGS = ['--max-semi-space-size=2', '--expose-gc'];
+
+/** Compile the server and the benchmark's server processes into build/bench/. */
+export async function buildBench(): Promise<number> {
+  const { ms } = await buildServer({ outdir, entries: { 'deck-process': 'test/bench/deck-process.ts' } });
+  return ms;
+}
 
 export interface SlotEvent {
   event: 'slot';
@@ -21,8 +38,8 @@ export interface BenchDeck {
   stderr(): string;
 }
 
-export async function startBenchDeck(env: Record<string, string>, timeoutMs = 15 * 60_000): Promise<BenchDeck> {
-  const proc = spawn(process.execPath, ['--expose-gc', '--import=tsx', 'test/bench/deck-process.ts'], {
+export async function startBenchDeck(env: Record<string, string>, timeoutMs = 15 * 60_000, script = 'deck-process'): Promise<BenchDeck> {
+  const proc = spawn(process.execPath, [...NODE_FLAGS, path.join(outdir, `${script}.js`)], {
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -1,5 +1,6 @@
 /**
- * `pooldeck` against a real server: every subcommand run as a child process (node bin/pooldeck.js)
+ * `pooldeck` against a real server: every subcommand run as a child process (the CLI's sources,
+ * runtime/cli/bin.ts under tsx; test/integration/compiled.test.ts runs the compiled bin/pooldeck.js)
  * with an admin token from the API, its exit code, its --json, and its effect on the runtime.
  */
 import test from 'ava';
@@ -14,7 +15,7 @@ import { eventually, startTestDeck, type TestDeck } from '../support/server.ts';
 import { COMMANDS } from '../../runtime/cli/main.ts';
 
 const ADMIN_PASSWORD = 'admin-password-for-tests';
-const BIN = path.resolve('bin/pooldeck.js');
+const BIN = path.resolve('runtime/cli/bin.ts');
 
 let deck: TestDeck;
 let adminToken: string;
@@ -33,7 +34,7 @@ function cli(args: string[], options: { token?: string | null; url?: string; std
   const token = options.token === undefined ? adminToken : options.token;
   if (token) env.POOLDECK_TOKEN = token;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import=tsx', BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -376,7 +377,7 @@ test.serial('When monitor run and monitor log are asked, then the sweep and the 
 
 test.serial('When monitor log --follow runs while a held container is killed, then new sweeps and the recovery stream out until Ctrl-C', async (t) => {
   const name = await launchAs(annToken);
-  const child = spawn(process.execPath, [BIN, 'monitor', 'log', '--follow', '--json', '--limit', '1', '--every', '1'], {
+  const child = spawn(process.execPath, ['--import=tsx', BIN, 'monitor', 'log', '--follow', '--json', '--limit', '1', '--every', '1'], {
     env: { PATH: process.env.PATH ?? '', HOME: home, POOLDECK_URL: deck.url, POOLDECK_TOKEN: adminToken },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -16,7 +16,8 @@
  * No internet in here: NodeSource is out of reach and the container cannot verify the npm
  * registry's TLS, so the playbook runs in its air-gapped "prebuilt" mode: the node binary
  * running this test (pooldeck_node_binary_src) and the checkout's node_modules/ (and dist/
- * when present) are copied, from a snapshot of the checkout taken at the start (other
+ * when present) are copied, with the server compiled into the snapshot's build/ (the unit runs
+ * `node build/server.js`), from a snapshot of the checkout taken at the start (other
  * people edit the checkout meanwhile; a moving source would make the second run change).
  * The apt-based steps run for real (Debian's mirror is reachable).
  *
@@ -118,7 +119,7 @@ function missingPrerequisite(): string | null {
   for (const image of [BASE_IMAGE, POOL_IMAGE]) {
     if (!succeeds('docker', ['image', 'inspect', image])) return `image ${image} is missing (make images-if-missing)`;
   }
-  if (!existsSync(path.join(ROOT, 'node_modules/tsx/package.json'))) return 'node_modules is missing (npm ci)';
+  if (!existsSync(path.join(ROOT, 'node_modules/esbuild/package.json'))) return 'node_modules is missing (npm ci)';
   return null;
 }
 
@@ -249,14 +250,18 @@ if (skipReason) {
     // `npm install` by someone else is copied again a little later.
     let usable: Result | undefined;
     for (let attempt = 1; attempt <= 3; attempt++) {
-      const copy = await run('rsync', ['-a', '--delete', ...excludes.map((e) => `--exclude=${e}`), `${ROOT}/`, `${src}/`], { timeoutMs: 120_000 });
+      // --copy-unsafe-links: a worktree's node_modules may be a symlink to another checkout's.
+      const copy = await run('rsync', ['-a', '--delete', '--copy-unsafe-links', ...excludes.map((e) => `--exclude=${e}`), `${ROOT}/`, `${src}/`], { timeoutMs: 120_000 });
       t.is(copy.code, 0, copy.stderr);
-      usable = await run(process.execPath, ['-e', "require('sqlite3'); require('dockerode'); require.resolve('tsx')"], { cwd: src });
+      usable = await run(process.execPath, ['-e', "require('sqlite3'); require('dockerode'); require.resolve('esbuild')"], { cwd: src });
       if (usable.code === 0) break;
       t.log(`snapshot ${attempt}: node_modules does not load yet (${usable.stderr.split('\n').find((l) => l.includes('Error')) ?? ''}); again in 20 s`);
       await new Promise((r) => setTimeout(r, 20_000));
     }
     t.is(usable?.code, 0, `the checkout's node_modules does not load (run npm ci):\n${tail(usable?.stderr ?? '', 15)}`);
+    // The compiled server the unit runs, built from the snapshot's own sources.
+    const compiled = await run(process.execPath, ['ops/scripts/build-server.mjs'], { cwd: src, timeoutMs: 120_000 });
+    t.is(compiled.code, 0, `npm run build:server in the snapshot failed:\n${tail(compiled.stdout + compiled.stderr, 30)}`);
     t.log(`snapshot of the checkout: ${src}${existsSync(path.join(src, 'dist')) ? '' : ' (no dist/: the UI is not built, the API still is)'}`);
 
     const gid = statSync(DOCKER_SOCKET).gid;

@@ -1,5 +1,5 @@
 /**
- * The built dashboard for browser tests: `dist/` is rebuilt (`npm run build`) when it is missing
+ * The built dashboard for browser tests: `dist/` is rebuilt (`npm run build:ui`) when it is missing
  * or older than the sources in `ui/` and `shared/`. Shared by every e2e test that serves the UI.
  */
 import { execFileSync } from 'node:child_process';
@@ -24,5 +24,5 @@ export function ensureUiBuilt(): void {
   const index = path.join(dist, 'index.html');
   const sources = Math.max(newestMtime(path.join(root, 'ui')), newestMtime(path.join(root, 'shared')));
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit', timeout: 180_000 });
+  execFileSync('npm', ['run', '--silent', 'build:ui'], { cwd: root, stdio: 'inherit', timeout: 180_000 });
 }
