@@ -2,10 +2,12 @@
 /**
  * `npm run build:server`: the server and the CLI compiled to JavaScript for plain `node`.
  *
- *   build/server.js   runtime/main.ts          (npm start, make run, the systemd unit)
- *   build/cli.js      runtime/cli/bin.ts       (bin/pooldeck.js)
- *   build/chunks/     code shared by the two, and the CLI's lazily loaded command modules
- *   build/workers/    worker threads, one file each (see WORKERS)
+ *   build/server.js             runtime/main.ts          (npm start, make run, the systemd unit)
+ *   build/cli.js                runtime/cli/bin.ts       (bin/pooldeck.js)
+ *   build/password-worker.js    the bcrypt worker thread (see WORKERS)
+ *
+ * Every entry is one self-contained file in the same folder (no shared chunks), so a module
+ * that finds its worker with `new URL('./x.js', import.meta.url)` finds it next to the bundle.
  *
  * esbuild bundles our own modules (TypeScript stripped, no type check: `npm run typecheck`
  * does that) and leaves the packages in node_modules to Node, except dockerode and
@@ -15,15 +17,15 @@
  * never the UI's dist/ (served publicly and emptied by vite). `--outdir DIR` builds elsewhere
  * (the compiled-server test does).
  */
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
-/** Worker-thread entry points: [source, output name]. Loaded by workerUrl() in runtime/worker-url.ts. */
-const WORKERS = [].filter(([source]) => existsSync(path.join(root, source)));
+/** Worker-thread entry points, output name → source; each is found at `new URL('./<name>.js', import.meta.url)`. */
+const WORKERS = { 'password-worker': 'runtime/accounts/password-worker.js' };
 
 /** Packages that dockerode/docker-modem require at start but use only inside rarely called functions. */
 const LAZY = new Set(['ssh2', '@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs', 'tar-fs', '@balena/dockerignore', 'docker-modem/lib/ssh']);
@@ -79,16 +81,7 @@ const common = {
 export async function buildServer({ outdir = path.join(root, 'build'), entries = {} } = {}) {
   const started = Date.now();
   rmSync(outdir, { recursive: true, force: true });
-  await build({
-    ...common,
-    entryPoints: { server: 'runtime/main.ts', cli: 'runtime/cli/bin.ts', ...entries },
-    outdir,
-    splitting: true,
-    chunkNames: 'chunks/[name]-[hash]',
-  });
-  if (WORKERS.length) {
-    await build({ ...common, entryPoints: Object.fromEntries(WORKERS.map(([source, name]) => [name, source])), outdir: path.join(outdir, 'workers') });
-  }
+  await build({ ...common, entryPoints: { server: 'runtime/main.ts', cli: 'runtime/cli/bin.ts', ...WORKERS, ...entries }, outdir });
   writeFileSync(path.join(outdir, 'package.json'), JSON.stringify({ type: 'module', private: true }) + '\n');
   return { outdir, ms: Date.now() - started };
 }
@@ -97,5 +90,5 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const args = process.argv.slice(2);
   const at = args.indexOf('--outdir');
   const { outdir, ms } = await buildServer(at >= 0 && args[at + 1] ? { outdir: path.resolve(args[at + 1]) } : {});
-  console.log(`build: ${path.relative(root, outdir) || '.'}/server.js, cli.js${WORKERS.length ? `, ${WORKERS.length} worker(s)` : ''} in ${ms} ms`);
+  console.log(`build: ${path.relative(root, outdir) || '.'}/server.js, cli.js, ${Object.keys(WORKERS).map((w) => `${w}.js`).join(', ')} in ${ms} ms`);
 }

@@ -1,6 +1,6 @@
 // Worker thread of PasswordHasher (password-hasher.ts): bcrypt off the event loop.
-// Plain JavaScript on purpose: it runs as it is under tsx (tests) and in the compiled build,
-// where it must be copied next to password-hasher.js (see docs/security.md).
+// Plain JavaScript on purpose: it runs as it is under tsx (tests); the compiled build bundles it
+// as build/password-worker.js, next to build/server.js (ops/scripts/build-server.mjs).
 import { parentPort } from 'node:worker_threads';
 import bcrypt from 'bcryptjs';
 

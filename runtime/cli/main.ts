@@ -13,39 +13,13 @@ import { monitorCommands } from './commands/monitor.ts';
 import { poolCommands } from './commands/pool.ts';
 import { usersCommands } from './commands/users.ts';
 import { CliError, EXIT, usageError } from './errors.ts';
+import { GROUPS, topHelp } from './help.ts';
 
 export const COMMANDS: Command[] = [loginCommand, auditCommand, ...usersCommands, ...poolCommands, ...containersCommands, ...monitorCommands];
-const GROUPS = ['users', 'pool', 'containers', 'monitor'];
 /** Commands of one word (`pooldeck login`, `pooldeck audit`). */
 const TOP_LEVEL = COMMANDS.filter((c) => c.group === '');
 
-const GROUP_SUMMARY: Record<string, string> = {
-  users: 'list and delete accounts',
-  pool: 'pool status, init, add, resize, reinit',
-  containers: 'assigned containers: list, release, delete',
-  monitor: 'health monitor: run, log, pause, resume, interval',
-};
-
-export function topHelp(): string {
-  return [
-    'Usage: pooldeck <command> [options]',
-    '',
-    'Administer a running Pooldeck server through its HTTP API.',
-    '',
-    'Commands:',
-    ...TOP_LEVEL.map((c) => `  ${c.name.padEnd(20)}  ${c.summary}`),
-    ...GROUPS.map((g) => `  ${g.padEnd(20)}  ${GROUP_SUMMARY[g]}`),
-    '',
-    'Global options:',
-    '  --url URL      server address (default $POOLDECK_URL or http://127.0.0.1:5000)',
-    '  --token TOKEN  API token of an admin (default $POOLDECK_TOKEN)',
-    '  --json         machine-readable JSON on stdout',
-    '  -h, --help     help for any command, e.g. "pooldeck pool resize --help"',
-    '',
-    'Exit codes: 0 ok, 1 the server refused or failed, 2 bad usage, 3 server unreachable,',
-    '4 authentication failed (no token, 401) or not allowed (403).',
-  ].join('\n') + '\n';
-}
+export { topHelp };
 
 /** Every option any command knows, so that the first pass can skip option values. */
 function allOptions(): Record<string, OptionDef> {

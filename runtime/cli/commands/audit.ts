@@ -1,6 +1,7 @@
 /** `pooldeck audit`: who did what and when, newest first. */
 import type { Command } from '../command.ts';
 import { usageLine } from '../command.ts';
+import { TOP_LEVEL_SUMMARY } from '../help.ts';
 import { usageError } from '../errors.ts';
 import { listOf } from '../model.ts';
 import { clock, table, toMs } from '../output.ts';
@@ -22,7 +23,7 @@ function summary(detail: Record<string, unknown>): string {
 export const auditCommand: Command = {
   group: '',
   name: 'audit',
-  summary: 'Show the audit log: logins, launches, uploads, admin actions, recoveries',
+  summary: TOP_LEVEL_SUMMARY.audit,
   description: [
     'Newest first. --action takes an exact action (auth.login) or a prefix ending in * (admin.*).',
     'JSON: an array of { id, at, actor, actorId, action, target, ok, status, ip, detail }.',

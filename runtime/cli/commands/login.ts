@@ -2,6 +2,7 @@
 import os from 'node:os';
 import type { Command } from '../command.ts';
 import { usageLine } from '../command.ts';
+import { TOP_LEVEL_SUMMARY } from '../help.ts';
 import { CliError, EXIT, usageError } from '../errors.ts';
 import { promptPassword, readAll } from '../output.ts';
 
@@ -10,7 +11,7 @@ const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replac
 export const loginCommand: Command = {
   group: '',
   name: 'login',
-  summary: 'Log in and print an "export POOLDECK_TOKEN=…" line for a new API token',
+  summary: TOP_LEVEL_SUMMARY.login,
   description: [
     'Logs in with a username and password, creates an API token named --name and prints it as a',
     'shell line, so that  eval "$(pooldeck login -u admin --password-stdin < pw)"  sets it up.',
