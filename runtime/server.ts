@@ -11,6 +11,9 @@ import { SelfService } from './accounts/self-service.ts';
 import { SqliteAuditStore } from './store/audit-store.ts';
 import type { Config } from './config.ts';
 import Docker from 'dockerode';
+import { SwarmConsole } from './docker/swarm-console.ts';
+import type { ContainerConsole } from './docker/console.ts';
+import { DockerodeConsole } from './docker/docker-console.ts';
 import { DockerodeEngine } from './docker/dockerode-engine.ts';
 import { dockerOptions } from './docker/swarm-config.ts';
 import { SwarmEngine } from './docker/swarm-engine.ts';
@@ -40,21 +43,25 @@ export interface Pooldeck {
 
 export interface StartOptions {
   log?: Logger;
+  /** Instead of Docker through dockerode (tests); then terminals, logs and stats need `console`. */
   engine?: ContainerEngine;
   /** How a slot is known to serve; default: probe its published port. `null`: do not wait (a fake engine's containers serve nothing). */
   waitServing?: PoolDeps['waitServing'] | null;
+  console?: ContainerConsole;
 }
 
 export async function startPooldeck(config: Config, options: StartOptions = {}): Promise<Pooldeck> {
   const log = options.log ?? createLogger(config.logLevel, { pool: config.poolName });
   const db = await openDb(path.join(config.dataDir, 'pooldeck.sqlite'));
   let engine = options.engine;
+  let containerConsole: ContainerConsole | null = options.console ?? null;
   let poolSubnets: string[] = [];
   if (!engine && config.engine.kind === 'swarm') {
     const swarm = new SwarmEngine(config, log);
     await swarm.ping();
     await swarm.ensureNetwork();
     engine = swarm;
+    containerConsole ??= new SwarmConsole(swarm);
   }
   if (!engine) {
     const { host, tls } = config.engine;
@@ -63,6 +70,7 @@ export async function startPooldeck(config: Config, options: StartOptions = {}):
     await docker.ensureNetwork();
     poolSubnets = await docker.networkSubnets();
     engine = docker;
+    containerConsole ??= new DockerodeConsole(docker.docker);
   }
   const store = new SqlitePoolStore(db, config.poolName);
   const files = new SlotFiles(path.join(config.dataDir, 'slots'));
@@ -85,7 +93,7 @@ export async function startPooldeck(config: Config, options: StartOptions = {}):
   await self.init();
 
   const state = { ready: false, error: null as string | null };
-  const app = await createHttpApp({ config, db, runtime, store, files, engine, log, accounts, audit, self, state });
+  const app = await createHttpApp({ config, db, runtime, store, files, engine, console: containerConsole, log, accounts, audit, self, state });
   const http = createServer(app.handler);
   guardFromSubnets(http, poolSubnets, log);
   await app.attach?.(http);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import express from 'express';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { Config } from '../config.ts';
+import type { ContainerConsole } from '../docker/console.ts';
 import type { ContainerEngine } from '../docker/engine.ts';
 import type { Logger } from '../logger.ts';
 import { RequestError, type PoolRuntime } from '../pool/pool-runtime.ts';
@@ -37,6 +38,8 @@ export interface AppDeps {
   store: PoolStore;
   files: SlotFiles;
   engine: ContainerEngine;
+  /** Terminals, logs and stats; null when the engine cannot open them (they are refused). */
+  console?: ContainerConsole | null;
   log: Logger;
   accounts: Accounts;
   audit: AuditLog;
@@ -121,7 +124,7 @@ export async function createHttpApp(deps: AppDeps): Promise<HttpApp> {
       // nginx/ALB: 60 s), so a client never reuses a socket the server is closing that moment.
       server.keepAliveTimeout = 65_000;
       server.headersTimeout = 66_000;
-      realtime = attachRealtime(server, { runtime, config, log, authenticate: accounts.authenticate, ready: () => deps.state.ready });
+      realtime = attachRealtime(server, { runtime, config, log, authenticate: accounts.authenticate, console: deps.console ?? null, ready: () => deps.state.ready });
     },
     async close() {
       await realtime?.close();

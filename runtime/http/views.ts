@@ -1,6 +1,6 @@
 /** What the API (and the socket layer) shows of a slot: one shape for users, one for admins. */
 import type { SlotState, SlotView } from '../../machines/types.ts';
-import type { AdminSlot, ContainerView as SharedContainerView } from '../../shared/events.ts';
+import type { AdminSlot, LiveContainer, ContainerView as SharedContainerView } from '../../shared/events.ts';
 import type { Config } from '../config.ts';
 import { SSH_LOGIN } from '../pool/pool-actors.ts';
 
@@ -46,4 +46,17 @@ export function adminSlotView(slot: SlotView, since: number | null): AdminSlotVi
     since: since === null ? null : new Date(since).toISOString(),
     error: slot.error,
   };
+}
+
+const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : null);
+
+/** A container of the user's over the socket: always assigned, so `id` is set; `error` added. */
+export function liveContainer(slot: SlotView, config: Pick<Config, 'publicHost' | 'types'>): LiveContainer {
+  const view = containerView(slot, config);
+  return { ...view, id: view.id ?? 0, created_at: view.created_at ?? '', error: slot.error };
+}
+
+/** A slot as admins see it over the socket: the admin view plus when it was handed out. */
+export function adminSlot(slot: SlotView, since: number | null): AdminSlot {
+  return { ...adminSlotView(slot, since), assigned_at: iso(slot.assignment?.createdAt) };
 }

@@ -6,19 +6,19 @@
 import { randomUUID } from 'node:crypto';
 import type { LogLine } from '../../shared/console-events.ts';
 import { usageOf, type Subscription, type Usage } from '../docker/console.ts';
-import { InputError, wholeNumber, type AccessContext, type AccessSocket, type Session, type SessionKind, type Target } from './container-access.ts';
+import { handle } from './handler.ts';
+import type { AccessContext, Session, SessionKind, Target } from './sessions.ts';
+import type { RealtimeSocket } from './socket-types.ts';
+import { parse } from './validate.ts';
 
-const MAX_TAIL = 5000;
 /** Lines are sent in batches of at most this many, so a long tail does not make one huge packet. */
 const BATCH = 500;
 
-export function registerStreams(socket: AccessSocket, ctx: AccessContext): void {
+export function registerStreams(socket: RealtimeSocket, ctx: AccessContext): void {
   const { sessions, log } = ctx;
-  const max = ctx.deps.streamsPerSocket ?? 8;
-  const cpuLimit = (() => {
-    const nano = ctx.deps.runtime.deps.config.limits?.nanoCpus;
-    return nano ? nano / 1e9 : null;
-  })();
+  const max = ctx.streamsPerSocket;
+  const nano = ctx.config.limits?.nanoCpus;
+  const cpuLimit = nano ? nano / 1e9 : null;
 
   /** Register a session whose Docker stream `open` starts; `end` stops it and says why. */
   async function start(kind: SessionKind, target: Target, open: (handle: string, end: (reason: string) => void) => Promise<Subscription>, ended: (handle: string, reason: string) => void) {
@@ -34,7 +34,7 @@ export function registerStreams(socket: AccessSocket, ctx: AccessContext): void 
       ended(handle, reason);
       log.debug(`${kind}.ended`, { slot: target.slot.name, user: target.user.username, reason });
     };
-    const session: Session = { handle, kind, socketId: socket.id, slot: target.slot.name, assignmentId: target.slot.assignment!.id, containerId: target.containerId, end };
+    const session: Session = { handle, kind, socketId: socket.id, slot: target.slot.name, assignmentId: target.assignmentId, containerId: target.containerId, end };
     sessions.add(session);
     release();
     try {
@@ -50,50 +50,56 @@ export function registerStreams(socket: AccessSocket, ctx: AccessContext): void 
     return { handle };
   }
 
-  ctx.on(socket, 'logs:subscribe', async (payload) => {
-    const tail = wholeNumber(payload.tail, 'tail', 0, MAX_TAIL, 200);
-    if (payload.follow !== undefined && typeof payload.follow !== 'boolean') throw new InputError('follow must be true or false');
-    const follow = payload.follow !== false;
-    const target = await ctx.authorize(socket, payload.id);
-    return start(
-      'logs',
-      target,
-      (handle, end) =>
-        ctx.console!.logs(
-          target.containerId,
-          { tail, follow },
-          (lines: LogLine[]) => {
-            for (let i = 0; i < lines.length; i += BATCH) socket.emit('logs:data', { handle, lines: lines.slice(i, i + BATCH) });
-          },
-          (error) => end(error ? `the log stream broke: ${error}` : follow ? 'the container stopped' : 'end of the log'),
-        ),
-      (handle, reason) => socket.emit('logs:end', { handle, reason }),
-    );
-  });
+  handle(socket, 'logs:subscribe', {
+    validate: parse.logsSubscribe,
+    async act({ id, tail, follow }) {
+      const target = await ctx.authorize(socket, id);
+      return start(
+        'logs',
+        target,
+        (handle, end) =>
+          target.console.logs(
+            target.containerId,
+            { tail, follow },
+            (lines: LogLine[]) => {
+              for (let i = 0; i < lines.length; i += BATCH) socket.emit('logs:data', { handle, lines: lines.slice(i, i + BATCH) });
+            },
+            (error) => end(error ? `the log stream broke: ${error}` : follow ? 'the container stopped' : 'end of the log'),
+          ),
+        (handle, reason) => socket.emit('logs:end', { handle, reason }),
+      );
+    },
+  }, ctx.handlers);
 
-  ctx.on(socket, 'stats:subscribe', async (payload) => {
-    const target = await ctx.authorize(socket, payload.id);
-    let previous: Usage | null = null;
-    return start(
-      'stats',
-      target,
-      (handle, end) =>
-        ctx.console!.stats(
-          target.containerId,
-          (raw) => {
-            previous = usageOf(raw, previous);
-            socket.emit('stats:sample', { handle, cpuLimit, ...previous });
-          },
-          (error) => end(error ?? 'the container stopped'),
-        ),
-      (handle, reason) => socket.emit('stats:end', { handle, reason }),
-    );
-  });
+  handle(socket, 'stats:subscribe', {
+    validate: parse.statsSubscribe,
+    async act({ id }) {
+      const target = await ctx.authorize(socket, id);
+      let previous: Usage | null = null;
+      return start(
+        'stats',
+        target,
+        (handle, end) =>
+          target.console.stats(
+            target.containerId,
+            (raw) => {
+              previous = usageOf(raw, previous);
+              socket.emit('stats:sample', { handle, cpuLimit, ...previous });
+            },
+            (error) => end(error ?? 'the container stopped'),
+          ),
+        (handle, reason) => socket.emit('stats:end', { handle, reason }),
+      );
+    },
+  }, ctx.handlers);
 
   for (const kind of ['logs', 'stats'] as const) {
-    ctx.on(socket, `${kind}:unsubscribe`, async (payload) => {
-      await sessions.mine(socket, payload.handle, kind).end('unsubscribed');
-      return true as const;
-    });
+    handle(socket, `${kind}:unsubscribe`, {
+      validate: parse.handle,
+      async act({ handle }) {
+        await sessions.mine(socket, handle, kind).end('unsubscribed');
+        return true as const;
+      },
+    }, ctx.handlers);
   }
 }

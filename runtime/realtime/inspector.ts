@@ -133,13 +133,20 @@ export class Inspector {
   observe(event: InspectionEvent): void {
     switch (event.type) {
       case '@xstate.actor':
-        this.register(event.actorRef as AnyActorRef);
+        this.register(event.actorRef as AnyActorRef, event.rootId);
         break;
-      case '@xstate.event':
-        if (event.sourceRef) this.sources.set(event.event, (event.sourceRef as AnyActorRef).sessionId);
+      case '@xstate.event': {
+        const source = event.sourceRef as AnyActorRef | undefined;
+        if (source) this.sources.set(event.event, source.sessionId);
+        // An actor's start is the one event its parent sends it: XState's public account of who spawned whom.
+        if (event.event.type === 'xstate.init') {
+          const entry = this.register(event.actorRef as AnyActorRef, event.rootId);
+          this.setParent(entry, source?.sessionId ?? null);
+        }
         break;
+      }
       case '@xstate.snapshot': {
-        const entry = this.entries.get((event.actorRef as AnyActorRef).sessionId) ?? this.register(event.actorRef as AnyActorRef);
+        const entry = this.entries.get((event.actorRef as AnyActorRef).sessionId) ?? this.register(event.actorRef as AnyActorRef, event.rootId);
         const previous = entry.snapshot;
         entry.snapshot = event.snapshot as Entry['snapshot'];
         entry.updatedAt = this.now();
@@ -171,13 +178,14 @@ export class Inspector {
 
   /** Register an actor tree that was started before this inspector listened. */
   adopt(root: AnyActorRef): void {
-    const visit = (ref: AnyActorRef) => {
-      const entry = this.register(ref);
+    const visit = (ref: AnyActorRef, parent: string | null) => {
+      const entry = this.register(ref, root.sessionId);
+      this.setParent(entry, parent);
       const snapshot = ref.getSnapshot() as Entry['snapshot'] & { children?: Record<string, AnyActorRef | undefined> };
       if (!entry.snapshot) entry.snapshot = snapshot;
-      for (const child of Object.values(snapshot?.children ?? {})) if (child) visit(child);
+      for (const child of Object.values(snapshot?.children ?? {})) if (child) visit(child, entry.id);
     };
-    visit(root);
+    visit(root, null);
   }
 
   /** XState's internal event names made readable: `done: persistAssignment`, `after retryDelay`. */
@@ -203,19 +211,19 @@ export class Inspector {
     return source.machine ? source.name : source.src;
   }
 
-  private register(ref: AnyActorRef): Entry {
+  /** The actor's entry, made on first sight; its parent is filled in by `setParent` once known. */
+  private register(ref: AnyActorRef, rootId: string): Entry {
     const existing = this.entries.get(ref.sessionId);
     if (existing) return existing;
     const logic = (ref as unknown as { logic?: { id?: string; root?: unknown } }).logic;
     const machine = logic && 'root' in logic && typeof logic.id === 'string' ? logic.id : null;
-    const parent = (ref as unknown as { _parent?: AnyActorRef })._parent;
     const src = (ref as unknown as { src?: unknown }).src;
     const entry: Entry = {
       ref,
       id: ref.sessionId,
       // A root actor's id is its session id; its machine's id reads better.
-      name: !parent && machine ? machine : ref.id,
-      parent: parent?.sessionId ?? null,
+      name: ref.sessionId === rootId && machine ? machine : ref.id,
+      parent: null,
       machine: machine && this.machines[machine] ? machine : null,
       src: typeof src === 'string' ? src : (machine ?? 'actor'),
       startedAt: this.now(),
@@ -228,6 +236,12 @@ export class Inspector {
     this.removed.delete(entry.id);
     this.dirty.add(entry.id);
     return entry;
+  }
+
+  private setParent(entry: Entry, parent: string | null): void {
+    if (entry.parent === parent) return;
+    entry.parent = parent;
+    this.dirty.add(entry.id);
   }
 
   private stateOf(entry: Pick<Entry, 'machine' | 'snapshot'>): string {

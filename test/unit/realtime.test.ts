@@ -12,6 +12,7 @@ import { silentLogger } from '../../runtime/logger.ts';
 import { attachRealtime, type Realtime, type RealtimeUser } from '../../runtime/realtime/socket-server.ts';
 import { jsonSafe, stateText } from '../../runtime/realtime/inspector.ts';
 import type { Ack, ClientToServerEvents, InspectBatch, ServerToClientEvents } from '../../shared/events.ts';
+import { eventually } from '../support/server.ts';
 import { harness, type Harness } from './harness.ts';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -45,6 +46,7 @@ async function rig(t: ExecutionContext, options: { recheckMs?: number; env?: Rec
     log: silentLogger,
     inspectEveryMs: 50,
     recheckMs: options.recheckMs ?? 3_600_000,
+    console: null,
     authenticate: async ({ authorization, cookie }) => {
       const token = authorization?.replace(/^Bearer /, '') ?? /pooldeck_session=([^;]+)/.exec(cookie ?? '')?.[1];
       return token && valid.has(token) ? USERS[token] : null;
@@ -83,6 +85,11 @@ async function rig(t: ExecutionContext, options: { recheckMs?: number; env?: Rec
 /** Emit and resolve with the raw acknowledgement. */
 function ask(socket: Client, event: string, ...args: unknown[]): Promise<Ack<any>> {
   return (socket.timeout(5000) as unknown as { emitWithAck(e: string, ...a: unknown[]): Promise<Ack<any>> }).emitWithAck(event, ...args);
+}
+
+/** Wait until `check` holds (a condition, not a time). */
+async function until(check: () => boolean, ms = 3000): Promise<void> {
+  if (!(await eventually(check, ms, 10)).ok) throw new Error(`condition not met within ${ms} ms`);
 }
 
 function next<E extends keyof ServerToClientEvents>(socket: Client, event: E, ms = 3000): Promise<Parameters<ServerToClientEvents[E]>[0]> {
@@ -150,6 +157,35 @@ test('When ann launches, lists and releases over the socket, then only ann hears
   await new Promise((resolve) => setTimeout(resolve, 250));
   t.false(bobHeard.some((e) => e.startsWith('container:')), `bob heard ${bobHeard.join(', ')}`);
   t.true(bobHeard.includes('pool:counts'));
+  await r.close();
+});
+
+test('When an admin launches and releases, then the ack reaches the caller before the broadcasts about that slot', async (t) => {
+  const r = await rig(t);
+  const root = await r.client('pd_root');
+  // Recorded as they arrive: acks in their callbacks, events in onAny (an awaited ack would resume too late to tell).
+  const heard: Array<{ event: string; payload: { name?: string; id?: number; state?: string } }> = [];
+  root.onAny((event, payload) => heard.push({ event, payload }));
+  const command = <T>(event: string, payload: unknown) =>
+    new Promise<T>((resolve) =>
+      (root as unknown as { emit(e: string, p: unknown, ack: (a: Ack<T>) => void): void }).emit(event, payload, (answer) => {
+        heard.push({ event: `ack ${event}`, payload: {} });
+        if ('data' in answer) resolve(answer.data);
+        else throw new Error(answer.error);
+      }),
+    );
+  const order = (name: string) => heard.filter((h) => h.event.startsWith('ack ') || (h.payload?.name === name && /^(slot|container):/.test(h.event))).map((h) => h.event);
+
+  const { id, name } = await command<{ id: number; name: string }>('container:launch', { type: 'nginx' });
+  await until(() => heard.some((h) => h.event === 'slot:updated' && h.payload.name === name && h.payload.state === 'assigned'));
+  await until(() => heard.some((h) => h.event === 'container:updated' && h.payload.id === id));
+  t.is(order(name)[0], 'ack container:launch', `heard ${order(name).join(', ')}`);
+
+  heard.length = 0;
+  await command('container:release', { id });
+  await until(() => heard.some((h) => h.event === 'container:released' && h.payload.id === id));
+  t.is(order(name)[0], 'ack container:release', `heard ${order(name).join(', ')}`);
+  t.true(order(name).includes('slot:updated'));
   await r.close();
 });
 
