@@ -56,6 +56,8 @@ export interface AdminSlot {
   state: SlotState;
   phase: string;
   host_port: number;
+  /** On a Swarm: the node that runs the slot (null on one host). */
+  node?: string | null;
   /** Short (12 hex digits) Docker container id. */
   container_id: string | null;
   owner: string | null;

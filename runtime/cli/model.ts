@@ -22,6 +22,8 @@ export interface Slot {
   state: string;
   phase: string | null;
   hostPort: number | null;
+  /** On a Swarm: the node that runs the slot. */
+  node: string | null;
   containerId: string | null;
   owner: string | null;
   assignmentId: number | null;
@@ -114,6 +116,7 @@ export function toSlot(raw: Raw): Slot {
     state: String(pick(raw, 'state', 'status') ?? 'unknown'),
     phase: str(pick(raw, 'phase')),
     hostPort: num(pick(raw, 'hostPort', 'host_port', 'port')),
+    node: str(pick(raw, 'node')),
     containerId: str(pick(raw, 'containerId', 'container_id')),
     owner: owner && typeof owner === 'object' ? str((owner as Raw).username) : str(owner),
     assignmentId: num(pick(raw, 'assignmentId', 'assignment_id', 'assignment.id')),

@@ -64,7 +64,13 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log }: A
   });
 
   router.get('/pool', (_req, res) => {
-    res.json({ slots: runtime.slots().map((s) => adminSlotView(s, runtime.sinceOf(s.name))), counts: runtime.counts(), sizes: Object.fromEntries(Object.keys(config.types).map((t) => [t, sizeOf(t)])) });
+    const nodes = runtime.nodes();
+    res.json({
+      slots: runtime.slots().map((s) => adminSlotView(s, runtime.sinceOf(s.name))),
+      counts: runtime.counts(),
+      sizes: Object.fromEntries(Object.keys(config.types).map((t) => [t, sizeOf(t)])),
+      ...(nodes.length ? { nodes } : {}),
+    });
   });
 
   router.post('/pool/resize', async (req, res) => {

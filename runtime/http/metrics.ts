@@ -38,7 +38,16 @@ const SWEEP_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5];
 
 const typeOf = (slotName: string) => parseSlotName(slotName)?.type ?? 'unknown';
 
-type Runtime = Pick<PoolRuntime, 'counts'> & EventEmitter<RuntimeEvents>;
+type Runtime = Pick<PoolRuntime, 'counts'> & Partial<Pick<PoolRuntime, 'nodes'>> & EventEmitter<RuntimeEvents>;
+
+/** The runtime's nodes (none on one host, or before the pool started). */
+function safeNodes(runtime: Runtime): ReturnType<PoolRuntime['nodes']> {
+  try {
+    return runtime.nodes?.() ?? [];
+  } catch {
+    return [];
+  }
+}
 
 export function createMetrics(runtime: Runtime, options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
@@ -60,6 +69,26 @@ export function createMetrics(runtime: Runtime, options: MetricsOptions = {}): M
       for (const [type, byState] of Object.entries(counts)) {
         for (const [state, n] of Object.entries(byState)) this.set({ type, state }, n);
       }
+    },
+  });
+  new Gauge({
+    name: 'pooldeck_node_slots',
+    help: 'On a Swarm: pool slots by node and state, read at scrape time.',
+    labelNames: ['node', 'state'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const node of safeNodes(runtime)) for (const [state, n] of Object.entries(node.slots)) this.set({ node: node.name, state }, n);
+    },
+  });
+  new Gauge({
+    name: 'pooldeck_node_ready',
+    help: 'On a Swarm: 1 when the node takes slots, 0 when it is down or draining (label state: ready, down, drain).',
+    labelNames: ['node', 'state'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const node of safeNodes(runtime)) this.set({ node: node.name, state: node.state }, node.state === 'ready' ? 1 : 0);
     },
   });
   const launches = new Counter({

@@ -39,6 +39,7 @@ export function adminSlotView(slot: SlotView, since: number | null): AdminSlotVi
     state: slot.state,
     phase: slot.phase,
     host_port: slot.hostPort,
+    node: slot.node ?? null,
     container_id: slot.containerId?.slice(0, 12) ?? null,
     owner: slot.assignment?.username ?? null,
     owner_id: slot.assignment?.userId ?? null,

@@ -9,7 +9,7 @@ import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import type { PoolEmitted } from '../../machines/pool.machine.ts';
 import { buildSlots, countByType, parseSlotName, planReconcile, slotSpec } from '../../machines/pool.logic.ts';
 import { buildPlacedSlots, capacityOf, nodesOf, specOfName } from '../../machines/pool.nodes.ts';
-import type { Assignment, SlotState, SlotView, TypeRange } from '../../machines/types.ts';
+import type { Assignment, NodeStatus, SlotState, SlotView, TypeRange } from '../../machines/types.ts';
 import { providePoolMachine, runSpec, type PoolDeps } from './pool-actors.ts';
 import { requireTypeSpec } from '../config.ts';
 
@@ -306,6 +306,16 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
 
   slots(): SlotView[] {
     return Object.values(this.actor.getSnapshot().context.slots).sort((a, b) => a.type.localeCompare(b.type) || a.index - b.index);
+  }
+
+  /** On a cluster engine: every node with its state and how many slots of each state it runs. */
+  nodes(): Array<NodeStatus & { slots: Record<SlotState, number> }> {
+    const slots = this.slots();
+    return Object.values(this.actor.getSnapshot().context.nodes).map((node) => {
+      const counts = { available: 0, assigned: 0, failed: 0, stopped: 0 } as Record<SlotState, number>;
+      for (const s of slots) if (s.node === node.name) counts[s.state] += 1;
+      return { ...node, slots: counts };
+    }).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   sinceOf(name: string): number | null {

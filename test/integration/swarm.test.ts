@@ -12,7 +12,7 @@ import type Docker from 'dockerode';
 import { ensureSwarmLab, startNode, stopNode, waitNodeState, type SwarmLab } from '../support/swarm-lab.ts';
 import { eventually, fetchText, startTestDeck, testEnv, type TestDeck } from '../support/server.ts';
 import { openSocket, type PoolSocket } from '../support/sockets.ts';
-import { Client, newTokenUser, form } from './client.ts';
+import { Client, adminClient, newTokenUser, form } from './client.ts';
 
 const run = promisify(execFile);
 let lab: SwarmLab;
@@ -114,6 +114,18 @@ test.serial('When the pool starts on the lab, then each type is spread over both
   stream.on('data', (c: Buffer) => chunks.push(c));
   await new Promise((r) => stream.on('end', r));
   t.regex(Buffer.concat(chunks).toString('latin1'), /NoNewPrivs:\s+1/);
+
+  const admin = await adminClient(deck);
+  const pool = await admin.get('/api/admin/pool');
+  t.is(pool.status, 200);
+  t.is(pool.body.slots.find((s: { name: string }) => s.name === slot.name).node, 'swarmlab-node2', 'the admin API shows each slot\'s node');
+  t.deepEqual(pool.body.nodes.map((n: { name: string; state: string; slots: { available: number } }) => [n.name, n.state, n.slots.available]), [
+    ['swarmlab-node1', 'ready', 3],
+    ['swarmlab-node2', 'ready', 3],
+  ]);
+  const metrics = await admin.get('/metrics');
+  t.regex(metrics.body, /pooldeck_node_slots\{node="swarmlab-node2",state="available"\} 3/);
+  t.regex(metrics.body, /pooldeck_node_ready\{node="swarmlab-node1",state="ready"\} 1/);
 });
 
 let web: ContainerView[] = [];

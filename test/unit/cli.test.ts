@@ -46,7 +46,7 @@ test('When rows are tabulated, then columns align, numbers right-align and empty
 
 test('When the admin pool and monitor answers are mapped, then the CLI shapes come out', (t) => {
   const slot = toSlot({ name: 'pool_nginx_0_8000', type: 'nginx', index: 0, state: 'assigned', phase: 'serving', host_port: 8000, container_id: 'abc', owner: 'ann', owner_id: 2, assignment_id: 4, since: '2025-01-01T00:00:00.000Z', error: null });
-  t.deepEqual(slot, { name: 'pool_nginx_0_8000', type: 'nginx', index: 0, state: 'assigned', phase: 'serving', hostPort: 8000, containerId: 'abc', owner: 'ann', assignmentId: 4, since: '2025-01-01T00:00:00.000Z' });
+  t.deepEqual(slot, { name: 'pool_nginx_0_8000', type: 'nginx', index: 0, state: 'assigned', phase: 'serving', hostPort: 8000, node: null, containerId: 'abc', owner: 'ann', assignmentId: 4, since: '2025-01-01T00:00:00.000Z' });
   t.deepEqual(countSlots([slot, { ...slot, state: 'available' }]).nginx, { available: 1, assigned: 1, failed: 0, stopped: 0, total: 2 });
   const monitor = toMonitor({
     monitor: { paused: true, intervalMs: 7000, lastSweep: null },

@@ -36,6 +36,7 @@ test('When the pool starts on two nodes, then each type is spread over both, pin
   t.is(spec.node, 'n2');
   t.deepEqual(spec.mounts, [], 'a remote node cannot see the control plane\'s directories');
   t.is(h.cluster.count('putFiles'), 6, 'each new container gets its slot\'s files through the engine');
+  t.deepEqual(h.runtime.nodes().map((n) => [n.name, n.state, n.slots.available]), [['n1', 'ready', 3], ['n2', 'ready', 3]]);
   const sweep = await h.runtime.runHealthCheck();
   t.is(sweep.dockerCalls, 2, 'one task listing and one node list');
   await h.runtime.stop();

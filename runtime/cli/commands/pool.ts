@@ -52,7 +52,7 @@ const status: Command = {
   group: 'pool',
   name: 'status',
   summary: 'Counts per type and the state of every slot',
-  description: 'JSON: { counts: { <type>: { available, assigned, failed, stopped, total } }, slots: [ { name, type, index, state, phase, hostPort, containerId, owner, assignmentId, since } ] }.',
+  description: 'JSON: { counts: { <type>: { available, assigned, failed, stopped, total } }, slots: [ { name, type, index, state, phase, hostPort, node, containerId, owner, assignmentId, since } ] } (node: on a Swarm).',
   examples: ['pooldeck pool status', 'pooldeck pool status --json | jq .counts'],
   async run(ctx) {
     const { slots } = await fetchPool(ctx);
@@ -61,8 +61,9 @@ const status: Command = {
     if (!slots.length) return ctx.print('The pool is empty.');
     ctx.print(table(['TYPE', ...STATES.map((s) => s.toUpperCase()), 'TOTAL'], Object.entries(counts).map(([type, c]) => [type, ...STATES.map((s) => c[s]), c.total])));
     ctx.print();
-    ctx.print(table(['NAME', 'TYPE', 'PORT', 'STATE', 'PHASE', 'CONTAINER', 'OWNER', 'SINCE'],
-      slots.map((s) => [s.name, s.type, s.hostPort, s.state, s.phase, s.containerId?.slice(0, 12), s.owner, s.since ? age(toMs(s.since)) : null])));
+    const onNodes = slots.some((s) => s.node);
+    ctx.print(table(['NAME', 'TYPE', ...(onNodes ? ['NODE'] : []), 'PORT', 'STATE', 'PHASE', 'CONTAINER', 'OWNER', 'SINCE'],
+      slots.map((s) => [s.name, s.type, ...(onNodes ? [s.node] : []), s.hostPort, s.state, s.phase, s.containerId?.slice(0, 12), s.owner, s.since ? age(toMs(s.since)) : null])));
   },
 };
 
