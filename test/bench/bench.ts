@@ -105,6 +105,17 @@ async function main() {
   return report(root, info);
 }
 
+async function runCleanups() {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((e) => console.error(`[bench] cleanup: ${e}`));
+}
+// Interrupted (Ctrl-C, timeout): still remove the pools' containers and data.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`[bench] ${signal}: cleaning up`);
+    void runCleanups().finally(() => process.exit(2));
+  });
+}
+
 let code = 0;
 const started = now();
 try {
@@ -113,7 +124,7 @@ try {
   console.error(`[bench] failed: ${(error as Error).stack ?? error}`);
   code = 2;
 } finally {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch((e) => console.error(`[bench] cleanup: ${e}`));
+  await runCleanups();
   log(`took ${Math.round((now() - started) / 1000)} s`);
 }
 process.exit(code);
