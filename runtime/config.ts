@@ -17,6 +17,11 @@ export interface ContainerTypeSpec extends TypeRange {
   filesMount: string;
   filesReadOnly: boolean;
   capAdd: string[];
+  /**
+   * Who the web terminal runs as: never the user that serves the port (it could signal,
+   * ptrace or, in node, open the inspector of the server and read its visitors' requests).
+   */
+  terminalUser: string;
   /** File extensions a user may upload (lower case, with the dot). */
   uploadExtensions: string[];
 }
@@ -104,11 +109,11 @@ const WEB_EXTENSIONS = ['.html', '.htm', '.css', '.js', '.mjs', '.json', '.txt',
 
 /** Defaults from the original design: 15 containers, one port range per type. */
 export const DEFAULT_TYPES: Record<string, ContainerTypeSpec> = {
-  nginx: { type: 'nginx', image: 'pooldeck/nginx:latest', containerPort: 80, portStart: 8000, portEnd: 8099, protocol: 'http', filesMount: '/srv/www', filesReadOnly: true, capAdd: [], uploadExtensions: WEB_EXTENSIONS },
-  apache: { type: 'apache', image: 'pooldeck/apache:latest', containerPort: 80, portStart: 8100, portEnd: 8199, protocol: 'http', filesMount: '/srv/www', filesReadOnly: true, capAdd: [], uploadExtensions: WEB_EXTENSIONS },
-  python: { type: 'python', image: 'pooldeck/python:latest', containerPort: 8000, portStart: 8200, portEnd: 8299, protocol: 'http', filesMount: '/srv/www', filesReadOnly: true, capAdd: [], uploadExtensions: [...WEB_EXTENSIONS, '.py'] },
-  node: { type: 'node', image: 'pooldeck/node:latest', containerPort: 3000, portStart: 8300, portEnd: 8399, protocol: 'http', filesMount: '/srv/www', filesReadOnly: true, capAdd: [], uploadExtensions: [...WEB_EXTENSIONS, '.cjs', '.ts'] },
-  ssh: { type: 'ssh', image: 'pooldeck/ssh:latest', containerPort: 22, portStart: 2200, portEnd: 2210, protocol: 'ssh', filesMount: '/srv/www', filesReadOnly: true, capAdd: ['CHOWN', 'SETUID', 'SETGID', 'SYS_CHROOT', 'AUDIT_WRITE'], uploadExtensions: [...WEB_EXTENSIONS, '.sh', '.py', '.tar', '.gz', '.zip', '.conf', '.yaml', '.yml'] },
+  nginx: { type: 'nginx', image: 'pooldeck/nginx:latest', containerPort: 80, portStart: 8000, portEnd: 8099, protocol: 'http', filesMount: '/srv/www', filesReadOnly: true, capAdd: [], terminalUser: 'user', uploadExtensions: WEB_EXTENSIONS },
+  apache: { type: 'apache', image: 'pooldeck/apache:latest', containerPort: 80, portStart: 8100, portEnd: 8199, protocol: 'http', filesMount: '/srv/www', filesReadOnly: true, capAdd: [], terminalUser: 'user', uploadExtensions: WEB_EXTENSIONS },
+  python: { type: 'python', image: 'pooldeck/python:latest', containerPort: 8000, portStart: 8200, portEnd: 8299, protocol: 'http', filesMount: '/srv/www', filesReadOnly: true, capAdd: [], terminalUser: 'user', uploadExtensions: [...WEB_EXTENSIONS, '.py'] },
+  node: { type: 'node', image: 'pooldeck/node:latest', containerPort: 3000, portStart: 8300, portEnd: 8399, protocol: 'http', filesMount: '/srv/www', filesReadOnly: true, capAdd: [], terminalUser: 'user', uploadExtensions: [...WEB_EXTENSIONS, '.cjs', '.ts'] },
+  ssh: { type: 'ssh', image: 'pooldeck/ssh:latest', containerPort: 22, portStart: 2200, portEnd: 2210, protocol: 'ssh', filesMount: '/srv/www', filesReadOnly: true, capAdd: ['CHOWN', 'SETUID', 'SETGID', 'SYS_CHROOT', 'AUDIT_WRITE'], terminalUser: 'user', uploadExtensions: [...WEB_EXTENSIONS, '.sh', '.py', '.tar', '.gz', '.zip', '.conf', '.yaml', '.yml'] },
 };
 
 /** The spec of a configured type, or undefined (never an inherited property such as "constructor"). */
@@ -127,6 +132,15 @@ export const DEFAULT_SIZES = 'nginx=5,apache=3,python=3,node=2,ssh=2';
 
 /** Container creations at once: the best point of `make bench`'s boot curve (docs/benchmark.md). */
 export const DEFAULT_CREATE_PARALLELISM = 8;
+
+/**
+ * Where container ports are published by default: a loopback address of its own, so that the
+ * dashboard (http://localhost:5000) and the containers (http://127.0.0.2:8000) never share a
+ * host name, and http://localhost:<container port>/ reaches no container.
+ */
+export const DEFAULT_BIND = '127.0.0.2';
+
+export const isWildcard = (address: string) => address === '0.0.0.0' || address === '::' || address === '';
 
 type Env = Record<string, string | undefined>;
 
@@ -159,6 +173,11 @@ function parseTypeOverrides(env: Env, types: Record<string, ContainerTypeSpec>) 
     const upper = spec.type.toUpperCase();
     const image = env[`POOLDECK_IMAGE_${upper}`];
     if (image) spec.image = image;
+    const terminalUser = env[`POOLDECK_TERMINAL_USER_${upper}`];
+    if (terminalUser) {
+      if (!/^[a-z_][a-z0-9_-]{0,31}$|^\d{1,10}(:\d{1,10})?$/.test(terminalUser)) throw new ConfigError(`POOLDECK_TERMINAL_USER_${upper}="${terminalUser}" must be a user name or uid[:gid] of the image`);
+      spec.terminalUser = terminalUser;
+    }
     const ports = env[`POOLDECK_PORTS_${upper}`];
     if (ports) {
       const match = /^(\d+)-(\d+)$/.exec(ports);
@@ -243,7 +262,9 @@ export function loadConfig(processEnv: Env = process.env): Config {
   // No prototype: a type named "constructor", "__proto__" or "toString" is unknown, not Object's.
   const types: Record<string, ContainerTypeSpec> = Object.assign(Object.create(null), structuredClone(DEFAULT_TYPES));
   parseTypeOverrides(env, types);
-  const bind = env.POOLDECK_BIND || '0.0.0.0';
+  // Not the dashboard's address: browsers send cookies to every port of a host name, so a
+  // container reachable at the dashboard's name would receive its session (docs/security.md).
+  const bind = env.POOLDECK_BIND || DEFAULT_BIND;
   if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(bind) && bind !== '::') throw new ConfigError(`POOLDECK_BIND="${bind}" must be an IPv4 address such as 0.0.0.0 or 127.0.0.1`);
   const poolName = env.POOLDECK_POOL_NAME || 'pooldeck';
   if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(poolName)) throw new ConfigError(`POOLDECK_POOL_NAME="${poolName}" must be 1-32 lower-case letters, digits, - or _`);
@@ -257,7 +278,7 @@ export function loadConfig(processEnv: Env = process.env): Config {
     dataDir: path.resolve(env.POOLDECK_DATA || 'data'),
     poolName,
     bind,
-    publicHost: env.POOLDECK_PUBLIC_HOST || (bind === '0.0.0.0' ? 'localhost' : bind),
+    publicHost: env.POOLDECK_PUBLIC_HOST || (isWildcard(bind) ? 'localhost' : bind),
     healthIntervalMs: int(env, 'POOLDECK_HEALTH_INTERVAL', 30, 1, 86_400) * 1000,
     // On a Swarm the nodes' own port ranges bound the sizes; they are checked at start.
     sizes: parseSizes(env.POOLDECK_POOL ?? DEFAULT_SIZES, types, engine.kind === 'docker'),

@@ -25,6 +25,7 @@ import { PoolRuntime } from './pool/pool-runtime.ts';
 import { guardFromSubnets } from './http/pool-guard.ts';
 import { waitUntilServing } from './pool/probe.ts';
 import { SlotFiles } from './pool/slot-files.ts';
+import { Isolation } from './security/isolation.ts';
 import { openDb, type Db } from './store/db.ts';
 import { SqlitePoolStore } from './store/pool-store.ts';
 
@@ -38,6 +39,7 @@ export interface Pooldeck {
   port: number;
   log: Logger;
   engine: ContainerEngine;
+  isolation: Isolation;
   stop(): Promise<void>;
 }
 
@@ -53,8 +55,10 @@ export interface StartOptions {
 export async function startPooldeck(config: Config, options: StartOptions = {}): Promise<Pooldeck> {
   const log = options.log ?? createLogger(config.logLevel, { pool: config.poolName });
   const db = await openDb(path.join(config.dataDir, 'pooldeck.sqlite'));
+  const isolation = new Isolation(config, log);
   let engine = options.engine;
   let containerConsole: ContainerConsole | null = options.console ?? null;
+  let docker: DockerodeEngine | null = null;
   let poolSubnets: string[] = [];
   if (!engine && config.engine.kind === 'swarm') {
     const swarm = new SwarmEngine(config, log);
@@ -65,9 +69,12 @@ export async function startPooldeck(config: Config, options: StartOptions = {}):
   }
   if (!engine) {
     const { host, tls } = config.engine;
-    const docker = new DockerodeEngine(config.poolName, log, host ? new Docker(dockerOptions(host, tls)) : undefined);
+    docker = new DockerodeEngine(config.poolName, log, host ? new Docker(dockerOptions(host, tls)) : undefined);
     await docker.ping();
     await docker.ensureNetwork();
+    // The host firewall protects the machine the engine runs on: this one unless it is remote.
+    if (!host) await isolation.prepareHost();
+    else log.warn('host.firewall.remote', { engine: host, reason: 'the containers run on another host; install ops/scripts/host-firewall.sh there' });
     poolSubnets = await docker.networkSubnets();
     engine = docker;
     containerConsole ??= new DockerodeConsole(docker.docker);
@@ -93,7 +100,7 @@ export async function startPooldeck(config: Config, options: StartOptions = {}):
   await self.init();
 
   const state = { ready: false, error: null as string | null };
-  const app = await createHttpApp({ config, db, runtime, store, files, engine, console: containerConsole, log, accounts, audit, self, state });
+  const app = await createHttpApp({ config, db, runtime, store, files, engine, console: containerConsole, log, accounts, audit, self, state, security: isolation.status });
   const http = createServer(app.handler);
   guardFromSubnets(http, poolSubnets, log);
   await app.attach?.(http);
@@ -118,10 +125,12 @@ export async function startPooldeck(config: Config, options: StartOptions = {}):
   }
   state.ready = true;
   log.info('pool.ready', { ms: Date.now() - started, counts: runtime.counts() });
+  if (docker && !config.engine.host) isolation.verifyHost(docker, runtime);
 
   return {
-    config, runtime, accounts, audit, db, http, port, log, engine,
+    config, runtime, accounts, audit, db, http, port, log, engine, isolation,
     async stop() {
+      await isolation.close();
       await app.close?.();
       await new Promise((r) => http.close(r));
       http.closeAllConnections?.();

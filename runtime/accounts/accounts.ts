@@ -32,6 +32,8 @@ export interface AuthCredentials {
   cookie?: string;
   /** The raw Authorization header (`Bearer pd_…`). */
   authorization?: string;
+  /** The request came over https: only the `__Host-` session cookie counts. */
+  secure?: boolean;
 }
 
 export type Authenticate = (credentials: AuthCredentials) => Promise<AuthUser | null>;
@@ -40,6 +42,17 @@ export type Authenticate = (credentials: AuthCredentials) => Promise<AuthUser | 
 export type Identity = { user: AuthUser; via: 'session' | 'token' } | { user: null; via: 'none' | 'invalid' };
 
 export const SESSION_COOKIE = 'pooldeck_session';
+/**
+ * The session cookie's name over https: the `__Host-` prefix makes the browser refuse it unless it
+ * is Secure, host-only and Path=/, so no sibling host (a container's host name under the same
+ * domain) can plant or overwrite it.
+ */
+export const SECURE_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
+
+/** The session token of a Cookie header: the `__Host-` one first; over https only that one counts. */
+export function sessionToken(header: string | undefined, secure = false): string | null {
+  return readCookie(header, SECURE_SESSION_COOKIE) ?? (secure ? null : readCookie(header, SESSION_COOKIE));
+}
 export const SESSION_TTL_MS = 14 * 24 * 3600_000;
 export const TOKEN_PREFIX = 'pd_';
 export const USERNAME_RE = /^[a-z0-9_-]{3,32}$/;
@@ -208,7 +221,7 @@ export class Accounts {
   }
 
   async logout(cookieHeader: string | undefined): Promise<void> {
-    const token = readCookie(cookieHeader, SESSION_COOKIE);
+    const token = sessionToken(cookieHeader);
     if (token) await this.store.deleteSession(sha256(token));
   }
 
@@ -227,7 +240,7 @@ export class Accounts {
       }
       return { user: toAuthUser(row), via: 'token' };
     }
-    const session = readCookie(cookie, SESSION_COOKIE);
+    const session = sessionToken(cookie, credentials.secure);
     if (session) {
       if (session.length > 200) return { user: null, via: 'invalid' };
       const row = await this.store.userBySession(sha256(session), new Date());

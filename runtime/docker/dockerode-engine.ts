@@ -4,8 +4,10 @@ import { PassThrough } from 'node:stream';
 import type { ObservedContainer } from '../../machines/types.ts';
 import { EngineError, type ContainerEngine, type EngineEvent, type ExecResult, type RunSpec } from './engine.ts';
 import type { Logger } from '../logger.ts';
+import { bridgeName } from '../security/host-firewall.ts';
 
 const WATCHED = ['die', 'stop', 'oom', 'destroy'];
+const BRIDGE_NAME_OPTION = 'com.docker.network.bridge.name';
 
 export const POOL_LABEL = 'pooldeck.pool';
 
@@ -48,16 +50,39 @@ export class DockerodeEngine implements ContainerEngine {
     }
   }
 
-  /** A bridge network without inter-container traffic, so pool containers cannot reach each other. */
+  /** The pool bridge's interface name on the host, which the host firewall matches (pd-+). */
+  get bridge(): string {
+    return bridgeName(this.poolName);
+  }
+
+  /**
+   * A bridge network without inter-container traffic, so pool containers cannot reach each other,
+   * whose host interface is named `pd-<pool>` so the host firewall's rules match it. A network
+   * made by an older Pooldeck (interface br-<id>) is replaced, with this pool's containers on it
+   * (the pool recreates them at start, files and assignments kept); one with foreign containers
+   * attached is left alone and reported.
+   */
   async ensureNetwork(): Promise<string> {
-    const existing = await this.docker.listNetworks({ filters: { name: [this.network] } });
-    if (existing.some((n) => n.Name === this.network)) return this.network;
+    const existing = (await this.docker.listNetworks({ filters: { name: [this.network] } })).find((n) => n.Name === this.network);
+    if (existing) {
+      if (existing.Options?.[BRIDGE_NAME_OPTION] === this.bridge) return this.network;
+      const info = await this.docker.getNetwork(existing.Id).inspect();
+      const attached = Object.keys(info.Containers ?? {});
+      const ours = await Promise.all(attached.map((id) => this.docker.getContainer(id).inspect().then((c) => c.Config.Labels?.[POOL_LABEL] === this.poolName, () => true)));
+      if (!ours.every(Boolean)) {
+        this.log.warn('network.unnamed_bridge', { network: this.network, reason: 'containers of other owners are attached; the host firewall cannot match this bridge until it is recreated' });
+        return this.network;
+      }
+      this.log.warn('network.recreated', { network: this.network, bridge: this.bridge, containers: attached.length, reason: 'made before pool bridges had predictable names' });
+      for (const id of attached) await this.remove(id);
+      await this.docker.getNetwork(existing.Id).remove();
+    }
     try {
       await this.docker.createNetwork({
         Name: this.network,
         Driver: 'bridge',
         Labels: { [POOL_LABEL]: this.poolName },
-        Options: { 'com.docker.network.bridge.enable_icc': 'false' },
+        Options: { 'com.docker.network.bridge.enable_icc': 'false', [BRIDGE_NAME_OPTION]: this.bridge },
       });
     } catch (error) {
       if (statusOf(error) !== 409) throw new EngineError(this.network, describe(error));
@@ -69,6 +94,12 @@ export class DockerodeEngine implements ContainerEngine {
   async networkSubnets(): Promise<string[]> {
     const info = await this.docker.getNetwork(this.network).inspect();
     return ((info.IPAM?.Config ?? []) as Array<{ Subnet?: string }>).map((c) => c.Subnet).filter((s): s is string => Boolean(s));
+  }
+
+  /** The pool network's gateway: the host as its containers see it. */
+  async networkGateway(): Promise<string | null> {
+    const info = await this.docker.getNetwork(this.network).inspect();
+    return ((info.IPAM?.Config ?? []) as Array<{ Gateway?: string }>).map((c) => c.Gateway).find((g): g is string => Boolean(g)) ?? null;
   }
 
   async list(): Promise<ObservedContainer[]> {
@@ -103,7 +134,7 @@ export class DockerodeEngine implements ContainerEngine {
       container = await this.docker.createContainer(options);
     } catch (error) {
       if (statusOf(error) !== 409) throw new EngineError(spec.name, `create failed: ${describe(error)}`, statusOf(error));
-      await this.remove(spec.name);
+      await this.removeLeftover(spec.name);
       container = await this.docker.createContainer(options);
     }
     try {
@@ -113,6 +144,29 @@ export class DockerodeEngine implements ContainerEngine {
       throw new EngineError(spec.name, `start failed: ${describe(error)}`, statusOf(error));
     }
     return container.id;
+  }
+
+  /**
+   * A container already holds the name: remove it only if it is this pool's (a leftover of a
+   * crash). Anyone else's container is never touched, whatever its name.
+   */
+  private async removeLeftover(name: string): Promise<void> {
+    let owner: string | undefined;
+    try {
+      owner = (await this.docker.getContainer(name).inspect()).Config.Labels?.[POOL_LABEL];
+    } catch (error) {
+      if (statusOf(error) === 404) return; // gone meanwhile
+      throw new EngineError(name, `create failed: the name is taken and the container holding it could not be inspected (${describe(error)})`, statusOf(error));
+    }
+    if (owner !== this.poolName) {
+      this.log.warn('container.name_taken', { name, owner: owner ?? null });
+      throw new EngineError(
+        name,
+        `a container named ${name} exists and is not this pool's (${owner ? `label ${POOL_LABEL}=${owner}` : `no ${POOL_LABEL} label`}); Pooldeck does not remove it — rename or remove it, or choose other ports (POOLDECK_PORTS_<TYPE>) or another POOLDECK_POOL_NAME`,
+        409,
+      );
+    }
+    await this.remove(name);
   }
 
   async start(id: string): Promise<void> {
@@ -157,6 +211,19 @@ export class DockerodeEngine implements ContainerEngine {
     return { exitCode: info.ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8') };
   }
 
+  /**
+   * The kernel's OOM killer in a container's cgroup may kill a child process while PID 1 lives
+   * on: that is the holder's business, not a death. So `oom` is never passed on as news of a
+   * death; the container's state decides: one whose PID 1 was killed also sends `die`, which is.
+   */
+  private async noteOom(raw: { Actor?: { ID?: string; Attributes?: { name?: string } }; id?: string }): Promise<void> {
+    const containerId = raw.Actor?.ID ?? raw.id ?? '';
+    const name = raw.Actor?.Attributes?.name ?? '';
+    const running = await this.docker.getContainer(containerId).inspect().then((c) => c.State.Running, () => false);
+    if (running) this.log.info('container.oom.survived', { name, containerId: containerId.slice(0, 12), reason: 'a process in the container was killed for memory; the container runs on' });
+    else this.log.warn('container.oom', { name, containerId: containerId.slice(0, 12), reason: 'the container ran out of memory and stopped' });
+  }
+
   watch(onEvent: (event: EngineEvent) => void, onState?: (connected: boolean, error?: string) => void): () => void {
     let stopped = false;
     let current: NodeJS.ReadableStream | null = null;
@@ -184,6 +251,10 @@ export class DockerodeEngine implements ContainerEngine {
             if (!line) continue;
             try {
               const raw = JSON.parse(line);
+              if ((raw.Action ?? raw.status) === 'oom') {
+                void this.noteOom(raw);
+                continue;
+              }
               onEvent({
                 action: raw.Action ?? raw.status,
                 containerId: raw.Actor?.ID ?? raw.id,

@@ -3,11 +3,14 @@
  *
  * Contract:
  * - `list()` is ONE call to the engine and returns every container of this pool, running or not.
- * - `run()` creates and starts a container and returns its id; a leftover container holding the
- *   same name is removed first, so a slot never has two containers.
+ * - `run()` creates and starts a container and returns its id; a leftover container of this pool
+ *   holding the same name is removed first, so a slot never has two containers. A container of
+ *   anyone else holding the name is never removed: `run()` fails with a 409 EngineError.
  * - `remove()` is forced and idempotent: removing something already gone is not an error.
  * - `watch()` delivers die/stop/oom/destroy news of this pool's containers as it happens, and
  *   reconnects by itself when the engine restarts; it returns a function that stops watching.
+ *   An `oom` alone is not news of a death (the OOM killer may take a child process and leave
+ *   PID 1 alive); a container that stopped for it sends `die` as well.
  * - Errors carry the container id or name they concern (`EngineError`).
  *
  * Cluster engines (Docker Swarm, runtime/docker/swarm-engine.ts) keep that contract with a slot

@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import type { ContainerEngine } from '../docker/engine.ts';
 import type { Logger } from '../logger.ts';
 import { RequestError, type PoolRuntime } from '../pool/pool-runtime.ts';
+import type { SecurityStatus } from '../security/security-status.ts';
 import type { PoolStore } from '../store/pool-store.ts';
 import { adminOf } from './auth.ts';
 import { removeAccount } from '../accounts/self-service.ts';
@@ -18,9 +19,10 @@ export interface AdminRouteDeps {
   engine: ContainerEngine;
   accounts: Accounts;
   log: Logger;
+  security: SecurityStatus;
 }
 
-export function adminRoutes({ config, runtime, store, engine, accounts, log }: AdminRouteDeps): Router {
+export function adminRoutes({ config, runtime, store, engine, accounts, log, security }: AdminRouteDeps): Router {
   const router = Router();
   router.use((req, _res, next) => {
     adminOf(req);
@@ -45,6 +47,11 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log }: A
     }
     return runtime.resize(type, size);
   }
+
+  /** What the operator must fix about isolation (docs/security.md); the admin page shows it. */
+  router.get('/security', (_req, res) => {
+    res.json({ warnings: security.list() });
+  });
 
   router.get('/users', async (_req, res) => {
     const held = new Map<number, number>();

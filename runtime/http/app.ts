@@ -30,6 +30,9 @@ import { apiNotFound, errorHandler } from './errors.ts';
 import { SlotUploads } from './upload.ts';
 import { fileMirror } from '../pool/file-mirror.ts';
 import { createMetrics, metricsRoutes } from './metrics.ts';
+import { SecurityStatus } from '../security/security-status.ts';
+import { containerHostGuard } from '../security/session-exposure.ts';
+import { contentSecurityPolicy } from './csp.ts';
 
 export interface AppDeps {
   config: Config;
@@ -45,6 +48,8 @@ export interface AppDeps {
   audit: AuditLog;
   self: SelfService;
   state: { ready: boolean; error: string | null };
+  /** Isolation warnings for the admin page (sessions exposed, host firewall missing). */
+  security?: SecurityStatus;
 }
 
 export interface HttpApp {
@@ -66,8 +71,12 @@ export async function createHttpApp(deps: AppDeps): Promise<HttpApp> {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('Referrer-Policy', 'same-origin');
+    res.setHeader('Content-Security-Policy', contentSecurityPolicy);
     next();
   });
+  // No dashboard (hence no session cookie) on the containers' address or host name.
+  const guard = containerHostGuard(config);
+  if (guard) app.use(guard);
 
   app.get('/healthz', (_req, res) => {
     if (deps.state.ready) res.json({ ok: true, pool: runtime.counts() });
@@ -92,7 +101,7 @@ export async function createHttpApp(deps: AppDeps): Promise<HttpApp> {
   api.use(accountRoutes(deps.self));
   api.use(containerRoutes({ config, runtime, store, uploads }));
   api.use('/admin', auditRoutes(deps.audit));
-  api.use('/admin', adminRoutes({ config, runtime, store, engine, accounts, log }));
+  api.use('/admin', adminRoutes({ config, runtime, store, engine, accounts, log, security: deps.security ?? new SecurityStatus(log) }));
   api.use(apiNotFound);
   app.use('/api', api);
   app.use(metricsRoutes(createMetrics(runtime, { connectedClients: () => realtime?.io.sockets.sockets.size ?? 0 }), { accounts, token: config.metricsToken }));

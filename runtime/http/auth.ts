@@ -9,7 +9,7 @@
  * authenticated by token are exempt: browsers never attach a bearer token on their own.
  */
 import type { CookieOptions, Request, RequestHandler, Response } from 'express';
-import { SESSION_COOKIE, SESSION_TTL_MS, type Accounts, type AuthUser, type Identity } from '../accounts/accounts.ts';
+import { SECURE_SESSION_COOKIE, SESSION_COOKIE, SESSION_TTL_MS, type Accounts, type AuthUser, type Identity } from '../accounts/accounts.ts';
 import { RequestError } from '../pool/pool-runtime.ts';
 
 const identities = new WeakMap<Request, Identity>();
@@ -17,7 +17,7 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function identify(accounts: Accounts): RequestHandler {
   return async (req, _res, next) => {
-    const identity = await accounts.identify({ cookie: req.headers.cookie, authorization: req.headers.authorization });
+    const identity = await accounts.identify({ cookie: req.headers.cookie, authorization: req.headers.authorization, secure: req.secure });
     identities.set(req, identity);
     if (identity.via === 'invalid' && req.headers.authorization) throw new RequestError(401, 'the API token is not valid (revoked or mistyped)');
     next();
@@ -64,14 +64,20 @@ export function identityOf(req: Request): Identity | undefined {
   return identities.get(req);
 }
 
+/**
+ * Host-only (no Domain), so it goes to the dashboard's host name only — which is why containers
+ * are handed out under another host name (docs/security.md). Over https: `__Host-`, Secure.
+ */
 function cookieOptions(req: Request): CookieOptions {
   return { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/' };
 }
 
+const cookieName = (req: Request) => (req.secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE);
+
 export function setSessionCookie(req: Request, res: Response, token: string): void {
-  res.cookie(SESSION_COOKIE, token, { ...cookieOptions(req), maxAge: SESSION_TTL_MS });
+  res.cookie(cookieName(req), token, { ...cookieOptions(req), maxAge: SESSION_TTL_MS });
 }
 
 export function clearSessionCookie(req: Request, res: Response): void {
-  res.clearCookie(SESSION_COOKIE, cookieOptions(req));
+  res.clearCookie(cookieName(req), cookieOptions(req));
 }

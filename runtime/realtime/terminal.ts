@@ -1,6 +1,6 @@
 /**
  * The web terminal: `terminal:open` starts a login shell with a TTY in the caller's container
- * (as the image's non-root user; in ssh containers as the pool user), output flows back as
+ * (as the type's terminal user, never the user that serves the port), output flows back as
  * `terminal:output`, keystrokes come as `terminal:input`, the window size as `terminal:resize`.
  * The shell and all it started end on `terminal:close`, on disconnect, on release or recovery
  * of the container, and when the server stops.
@@ -37,7 +37,7 @@ export function registerTerminal(socket: RealtimeSocket, ctx: AccessContext): vo
       try {
         shell = await ctx.docker('the container did not start a shell; try again in a moment', () =>
           target.console.shell(containerId, {
-            user: ssh ? SSH_LOGIN : undefined,
+            user: type?.terminalUser ?? SSH_LOGIN,
             workdir: ssh ? `/home/${SSH_LOGIN}` : type?.filesMount,
             cols,
             rows,

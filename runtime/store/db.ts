@@ -1,5 +1,5 @@
 /** Opens the SQLite file (WAL) and brings its schema up to date. */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { open, type Database } from 'sqlite';
 import sqlite3 from 'sqlite3';
@@ -66,8 +66,22 @@ const SCHEMA = [
   )`,
 ];
 
+/**
+ * The database holds live ssh passwords and session hashes: its directory is 0700 and the file
+ * (with its -wal and -shm, which SQLite creates with the database file's mode) 0600, whatever
+ * the umask. Slot directories below it stay readable to the containers: a bind mount does not
+ * pass through its parents' permissions.
+ */
+function lockDown(file: string): void {
+  const dir = path.dirname(file);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+}
+
 export async function openDb(file: string, migrations: string[] = []): Promise<Db> {
-  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') lockDown(file);
   const db = await open({ filename: file, driver: sqlite3.Database });
   await db.exec('PRAGMA journal_mode = WAL');
   await db.exec('PRAGMA synchronous = NORMAL');

@@ -88,7 +88,7 @@ test.serial('When a user opens the terminal of their nginx container in the page
   await page.keyboard.press('Enter');
   const seen = await eventually(async () => (await screen(page, card)).includes(file), 10_000, 100);
   t.true(seen.ok, `the terminal shows ${file}:\n${await screen(page, card)}`);
-  t.regex(await screen(page, card), /www-data@[0-9a-f]+:\/srv\/www\$ ls \/srv\/www\n/, 'a prompt and the command on one line: the terminal is wide enough');
+  t.regex(await screen(page, card), /user@[0-9a-f]+:\/srv\/www\$ ls \/srv\/www\n/, 'a prompt and the command on one line: the terminal is wide enough');
   await page.screenshot({ path: path.join(shots, 'terminal.png') });
 
   // The TTY follows the window.

@@ -135,14 +135,14 @@ test.serial('When another user asks for the terminal, logs or stats of a contain
   const admin = await openSocket(deck.url, { token });
   sockets.push(admin);
   const term = await TerminalClient.open(admin, container.id);
-  t.is(term.user, 'www-data');
+  t.is(term.user, 'user');
   await term.run('echo admin-$((6*7))', /admin-42/);
   await term.close();
   const logs = await ask<{ handle: string }>(admin, 'logs:subscribe', { id: container.id, follow: false });
   t.regex(logs.handle, /^l-/);
 });
 
-test.serial('When the holder opens a terminal, then the shell runs as the image user in /srv/www, sees their files, follows resizes, and closing it leaves no process behind', async (t) => {
+test.serial('When the holder opens a terminal, then the shell runs as the terminal user (not the server\'s) in /srv/www, sees their files, follows resizes, and closing it leaves no process behind', async (t) => {
   const owner = await newTokenUser(deck, 'term');
   const container = await launched(t, owner);
   t.is((await owner.post(`/api/containers/${container.id}/files`, form({ 'hello.txt': 'hi there' }))).status, 201);
@@ -151,9 +151,9 @@ test.serial('When the holder opens a terminal, then the shell runs as the image 
   const started = performance.now();
   const term = await TerminalClient.open(socket, container.id, { cols: 100, rows: 30 });
   t.log(`terminal open in ${Math.round(performance.now() - started)} ms`);
-  t.is(term.user, 'www-data');
+  t.is(term.user, 'user');
   t.true((await eventually(() => /\$ $/.test(term.output), 5000)).ok, `a prompt arrives: ${JSON.stringify(term.output)}`);
-  t.regex(await term.run('id -un; pwd; ls /srv/www', /hello\.txt/), /www-data\r\n\/srv\/www\r\n.*hello\.txt/s);
+  t.regex(await term.run('id -un; pwd; ls /srv/www', /hello\.txt/), /user\r\n\/srv\/www\r\n.*hello\.txt/s);
   t.regex(await term.run('echo $TERM; readlink /proc/$$/exe', /\/(bash|sh)\r\n/), /xterm-256color\r\n.*bash/s, 'bash, since the image has it');
   t.regex(await term.run('stty size', /\d+ \d+\r\n/), /30 100\r\n/);
   t.true(await ask(socket, 'terminal:resize', { handle: term.handle, cols: 132, rows: 43 }));
@@ -230,10 +230,10 @@ test.serial('When a connection opens more terminals at once than allowed, then t
   t.true(gone.ok, 'all four shells end with the connection');
 });
 
-test.serial('When the holder of an apache, python or node container opens its terminal, then the shell runs as that image\'s non-root user in the web root', async (t) => {
+test.serial('When the holder of an apache, python or node container opens its terminal, then the shell runs as the terminal user, not the user that serves the port, in the web root', async (t) => {
   const owner = await newTokenUser(deck, 'types');
   const socket = await connect(owner);
-  const expected: Record<string, string> = { apache: 'www-data', python: 'web', node: 'node' };
+  const expected: Record<string, string> = { apache: 'user', python: 'user', node: 'user' };
   for (const [type, user] of Object.entries(expected)) {
     const container = await launched(t, owner, type);
     const term = await TerminalClient.open(socket, container.id);

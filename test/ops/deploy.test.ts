@@ -317,6 +317,9 @@ if (skipReason) {
       pooldeck_admin_password: ADMIN_PASSWORD,
       pooldeck_healthz_timeout: 180,
       pooldeck_extra_env: { POOLDECK_PORTS_NGINX: NGINX_PORTS },
+      // The throwaway host shares the machine's network namespace and has no CAP_NET_ADMIN:
+      // its iptables cannot (and must not) change the machine's rules.
+      pooldeck_host_firewall: false,
     };
     writeFileSync(path.join(workDir, 'vars.json'), JSON.stringify(vars, null, 2));
     // The same host as a normal one whose node is already >= 20: nothing to copy or install.

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../runtime/config.ts';
-import { createLogger, silentLogger } from '../../runtime/logger.ts';
+import { createLogger, silentLogger, type Logger } from '../../runtime/logger.ts';
 import { startPooldeck, type Pooldeck } from '../../runtime/server.ts';
 
 const TYPES = ['nginx', 'apache', 'python', 'node', 'ssh'];
@@ -45,9 +45,9 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
   };
 }
 
-export async function startTestDeck(overrides: Record<string, string> = {}, env = testEnv(overrides)): Promise<TestDeck> {
+export async function startTestDeck(overrides: Record<string, string> = {}, env = testEnv(overrides), options: { log?: Logger } = {}): Promise<TestDeck> {
   const config = loadConfig(env);
-  const log = process.env.POOLDECK_TEST_LOG ? createLogger('debug', { pool: config.poolName }) : silentLogger;
+  const log = options.log ?? (process.env.POOLDECK_TEST_LOG ? createLogger('debug', { pool: config.poolName }) : silentLogger);
   const deck = await startPooldeck(config, { log });
   return {
     ...deck,

@@ -144,6 +144,8 @@ export const http = {
   // ---- end Account page calls ----
 
   users: () => call<{ users: UserRow[] }>('GET', '/api/admin/users').then((r) => r.users),
+  /** Isolation problems of this installation the operator must fix (sessions exposed, host firewall missing). */
+  securityWarnings: () => call<{ warnings: Array<{ id: string; message: string }> }>('GET', '/api/admin/security').then((r) => r.warnings),
   deleteUser: (id: number) => call<{ released: string[] }>('DELETE', `/api/admin/users/${id}`),
   pool: () => call<{ slots: AdminSlot[]; counts: PoolCounts; sizes: Record<string, number> }>('GET', '/api/admin/pool'),
   resize: (type: string, size: number) => call<{ result: { added: string[]; retired: string[]; kept: number; message?: string } }>('POST', '/api/admin/pool/resize', { type, size }).then((r) => r.result),
