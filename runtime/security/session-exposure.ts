@@ -6,7 +6,7 @@
  * - containers are published on POOLDECK_BIND and handed out as POOLDECK_PUBLIC_HOST, which
  *   must be neither the dashboard's address nor its host name (default: 127.0.0.2, while the
  *   dashboard is opened as http://localhost:5000, i.e. 127.0.0.1 / ::1);
- * - the dashboard refuses (421) requests that arrive at the containers' address or name, so no
+ * - the dashboard refuses (403) requests that arrive at the containers' address or name, so no
  *   session cookie is ever set for them.
  *
  * A configuration that puts both on one address (tests and the Swarm lab on 127.0.0.1, or
@@ -42,9 +42,10 @@ export function exposureMessage(reasons: string[]): string {
 }
 
 /**
- * Refuse dashboard requests made to the containers' address or host name (421), so a session
- * cookie is never set for a host name whose ports lead to containers. Null when sessions are
- * exposed anyway (the guard would refuse the dashboard itself).
+ * Refuse dashboard requests made to the containers' address or host name, so a session cookie is
+ * never set for a host name whose ports lead to containers. 403 with a sentence, not 421
+ * Misdirected Request, which Chromium answers with an error page of its own. Null when sessions
+ * are exposed anyway (the guard would refuse the dashboard itself).
  */
 export function containerHostGuard(config: Pick<Config, 'bind' | 'host' | 'publicHost'>): RequestHandler | null {
   if (sessionExposure(config).length > 0) return null;
@@ -54,7 +55,7 @@ export function containerHostGuard(config: Pick<Config, 'bind' | 'host' | 'publi
     const local = normalize(req.socket.localAddress ?? '');
     const hostname = (req.hostname ?? '').toLowerCase().replace(/^\[|\]$/g, '');
     if (local === bind || hostname === publicHost) {
-      res.status(421).type('text/plain').send('This address serves the users\' containers, not the Pooldeck dashboard. Open the dashboard at its own address.\n');
+      res.status(403).type('text/plain').send('This address serves the users\' containers, not the Pooldeck dashboard. Open the dashboard at its own address.\n');
       return;
     }
     next();

@@ -11,7 +11,7 @@
  * see the cookie — the attack — and there the admin page shows the warning.
  */
 import test from 'ava';
-import type { Page, Request } from 'playwright-core';
+import type { BrowserContext, Page, Request } from 'playwright-core';
 import { BrowserSession } from '../support/browser.ts';
 import { eventually, startTestDeck, type TestDeck } from '../support/server.ts';
 import { dist, ensureUiBuilt } from '../support/ui-build.ts';
@@ -54,13 +54,13 @@ async function launchFromPage(page: Page): Promise<{ id: number; name: string; u
   return reply.body.container;
 }
 
-/** Every request the page sends, with the headers Chromium actually put on the wire. */
-function recordRequests(page: Page) {
+/** Every request the pages of a context send, with the headers Chromium actually put on the wire. */
+function recordRequests(context: BrowserContext) {
   const sent: Array<Promise<{ url: string; cookie: string }>> = [];
   const onRequest = (request: Request) => sent.push(request.allHeaders().then((h) => ({ url: request.url(), cookie: h.cookie ?? '' })));
-  page.on('request', onRequest);
+  context.on('request', onRequest);
   return async () => {
-    page.off('request', onRequest);
+    context.off('request', onRequest);
     return Promise.all(sent);
   };
 }
@@ -77,13 +77,15 @@ test.serial('When an admin logged in to the dashboard (make run defaults) opens 
   const container = await launchFromPage(page);
   t.regex(container.url, /^http:\/\/127\.0\.0\.2:\d+\/?$/, 'the URL Pooldeck hands out is on an address of its own');
 
-  const stop = recordRequests(page);
-  const byUrl = await page.goto(container.url);
+  const stop = recordRequests(page.context());
+  const visit = await page.context().newPage();
+  const byUrl = await visit.goto(container.url);
   t.is(byUrl?.status(), 200, 'the handed-out URL works');
-  t.regex(await page.content(), /Pooldeck nginx container|<html/i);
+  t.regex(await visit.content(), /Pooldeck nginx container|<html/i);
   let sameHost: string;
+  const guess = await page.context().newPage();
   try {
-    const response = await page.goto(`http://localhost:${container.host_port}/`);
+    const response = await guess.goto(`http://localhost:${container.host_port}/`);
     sameHost = `answered ${response?.status()}`;
   } catch (error) {
     sameHost = (error as Error).message.split('\n')[0];
@@ -94,8 +96,13 @@ test.serial('When an admin logged in to the dashboard (make run defaults) opens 
   for (const r of requests) t.notRegex(r.cookie, /pooldeck_session/, `${r.url} was sent without the session`);
 
   // The dashboard is not served at the containers' address, so no cookie is ever set for it.
-  const misdirected = await page.goto(`http://127.0.0.2:${deck.port}/`);
-  t.is(misdirected?.status(), 421);
+  const misdirected = await page.context().request.post(`http://127.0.0.2:${deck.port}/api/auth/login`, {
+    data: { username: 'admin', password: ADMIN_PASSWORD },
+    headers: { origin: `http://127.0.0.2:${deck.port}` },
+  });
+  t.is(misdirected.status(), 403);
+  t.regex(await misdirected.text(), /serves the users' containers, not the Pooldeck dashboard/);
+  t.falsy(misdirected.headers()['set-cookie'], 'no session is handed out there');
   t.deepEqual(await page.context().cookies(`http://127.0.0.2:${deck.port}`), []);
 
   const warnings = await page.goto(`${dashboard}/api/admin/security`).then((r) => r!.json());
@@ -108,7 +115,7 @@ test.serial('When the dashboard and the containers share 127.0.0.1 (as in the te
   const page = await browser.newPage();
   await logInAsAdmin(page, deck.url);
   const container = await launchFromPage(page);
-  const stop = recordRequests(page);
+  const stop = recordRequests(page.context());
   await page.goto(container.url);
   const requests = await stop();
   t.true(

@@ -133,7 +133,7 @@ test('When a pool container connects to a host service listening on 0.0.0.0 at i
     const [slot] = deck.runtime.slots().filter((s) => s.type === 'nginx');
     const gateway = (await inspect(slot.name)).NetworkSettings.Networks[network].Gateway;
     t.truthy(gateway);
-    const control = await exec(slot.name, 'user', `exec 3<>/dev/tcp/127.0.0.1/80 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && head -c 12 <&3`);
+    const control = await exec(slot.name, 'user', `bash -c 'exec 3<>/dev/tcp/127.0.0.1/80 && printf "GET / HTTP/1.0\\r\\n\\r\\n" >&3 && head -c 12 <&3'`);
     t.regex(control.out, /^HTTP\/1\.1 200/, 'control: the container reaches its own server');
     const hello = await new Promise<string>((resolve) => {
       const socket = connect(port, '127.0.0.1');
@@ -142,7 +142,7 @@ test('When a pool container connects to a host service listening on 0.0.0.0 at i
     });
     t.regex(hello, /hello from the host/, 'control: the listener answers on the host');
     seen.length = 0;
-    const attempt = await exec(slot.name, 'user', `timeout 3 bash -c 'exec 3<>/dev/tcp/$0/$1 && head -c 40 <&3'`, gateway, String(port));
+    const attempt = await exec(slot.name, 'user', `timeout 3 bash -c 'exec 3<>/dev/tcp/$0/$1 && head -c 40 <&3' "$1" "$2"`, gateway, String(port));
     t.not(attempt.code, 0, 'the connection does not open');
     t.notRegex(attempt.out, /hello from the host/);
     t.deepEqual(seen, [], 'the host listener saw no connection from the container');
@@ -176,7 +176,7 @@ test('When a container that is not this pool\'s holds the name of a slot the poo
 test('When a child process in a container is killed for memory while PID 1 lives, then the container is not counted as dead nor rebuilt', async (t) => {
   const slot = deck.runtime.slots().find((s) => s.type === 'python')!;
   const before = slot.containerId;
-  const oom = await exec(slot.name, 'user', 'head -c 1g /dev/zero | tail > /dev/null');
+  const oom = await exec(slot.name, 'user', 'head -c 1G /dev/zero | tail > /dev/null');
   t.is(oom.code, 137, `the memory hog was killed: ${oom.out}`);
   const noted = await eventually(() => lines.some((l) => l.msg === 'container.oom.survived' && l.fields.name === slot.name), 10_000);
   t.true(noted.ok, 'the oom event was seen and judged by the container\'s state');
