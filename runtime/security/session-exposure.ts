@@ -16,6 +16,8 @@ import type { RequestHandler } from 'express';
 import { isWildcard, type Config } from '../config.ts';
 
 const normalize = (address: string) => address.replace(/^::ffff:/, '').toLowerCase();
+/** What the name "localhost" resolves to. */
+const LOCALHOST = ['127.0.0.1', '::1'];
 
 /** Why sessions are exposed to containers under this configuration; empty when they are not. */
 export function sessionExposure(config: Pick<Config, 'bind' | 'host' | 'publicHost'>): string[] {
@@ -25,6 +27,8 @@ export function sessionExposure(config: Pick<Config, 'bind' | 'host' | 'publicHo
     reasons.push(`containers are published on every address of this host (POOLDECK_BIND=${config.bind}), the dashboard's included, so http://<dashboard host>:<container port>/ reaches a container`);
   } else if (normalize(config.bind) === normalize(config.host)) {
     reasons.push(`the dashboard and the containers share the address ${config.bind} (POOLDECK_HOST = POOLDECK_BIND)`);
+  } else if (isWildcard(config.host) && LOCALHOST.includes(normalize(config.bind))) {
+    reasons.push(`containers are published on ${config.bind}, the address "localhost" names, where the dashboard (listening on every address) is usually opened`);
   }
   if (publicHost === 'localhost' || publicHost === normalize(config.host)) {
     reasons.push(`container URLs use the host name "${config.publicHost}" (POOLDECK_PUBLIC_HOST), which also reaches the dashboard`);

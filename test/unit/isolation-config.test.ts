@@ -17,6 +17,7 @@ test('When the containers share the dashboard\'s address or host name, then each
   t.regex(sessionExposure(config({ POOLDECK_BIND: '0.0.0.0' })).join(' '), /every address/);
   t.regex(sessionExposure(config({ POOLDECK_BIND: '127.0.0.1', POOLDECK_HOST: '127.0.0.1' })).join(' '), /share the address 127\.0\.0\.1/);
   t.regex(sessionExposure(config({ POOLDECK_PUBLIC_HOST: 'localhost' })).join(' '), /host name "localhost"/);
+  t.regex(sessionExposure(config({ POOLDECK_BIND: '127.0.0.1' })).join(' '), /the address "localhost" names/);
   t.deepEqual(sessionExposure(config({ POOLDECK_BIND: '203.0.113.20', POOLDECK_PUBLIC_HOST: 'c.example.com' })), [], 'production: a second address and name');
 });
 
