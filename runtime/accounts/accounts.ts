@@ -15,6 +15,7 @@ import type { Logger } from '../logger.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { PasswordBusy, PasswordHasher } from './password-hasher.ts';
 import { RateBudget } from './rate-budget.ts';
+import { Registration } from './registration.ts';
 import { RequestError } from '../pool/pool-runtime.ts';
 import { KeyError, fingerprintOf, parsePublicKey } from './ssh-keys.ts';
 import type { Db } from '../store/db.ts';
@@ -56,7 +57,7 @@ export function sessionToken(header: string | undefined, secure = false): string
 export const SESSION_TTL_MS = 14 * 24 * 3600_000;
 export const TOKEN_PREFIX = 'pd_';
 export const USERNAME_RE = /^[a-z0-9_-]{3,32}$/;
-const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]+$/;
+const EMAIL_RE = /^[^\s@\p{Cc}\p{Cf}]{1,64}@[^\s@\p{Cc}\p{Cf}]+\.[^\s@\p{Cc}\p{Cf}]+$/u;
 const RESERVED = new Set(['admin', 'root', 'pooldeck', 'system']);
 const BCRYPT_ROUNDS = 10;
 const MAX_TOKENS = 50;
@@ -106,6 +107,7 @@ export class Accounts {
   /** Password checks per client address (replaceable for tests). */
   loginBudget: RateBudget;
   readonly hasher: PasswordHasher;
+  readonly registration: Registration;
   /** Compared against when the user does not exist, so a miss costs as much as a wrong password. */
   private readonly dummyHash = bcrypt.hashSync(randomBytes(16).toString('hex'), BCRYPT_ROUNDS);
 
@@ -117,12 +119,14 @@ export class Accounts {
     this.store = new AccountsStore(db);
     this.loginBudget = new RateBudget({ limit: limits.loginPerAddressPerMinute, windowMs: 60_000 });
     this.hasher = new PasswordHasher({ workers: limits.passwordWorkers || undefined, maxQueued: limits.passwordQueue });
+    this.registration = new Registration(db, limits.registration, limits.registerPerHour, log);
   }
 
   /** Create the tables and, on first start, the `admin` account. */
   static async open(db: Db, config: Pick<Config, 'adminPassword'> & Partial<Pick<Config, 'accounts'>>, log: Logger): Promise<Accounts> {
     const accounts = new Accounts(db, log, config.accounts);
     await accounts.store.init();
+    await accounts.registration.init();
     await accounts.ensureAdmin(config.adminPassword);
     return accounts;
   }
@@ -172,21 +176,28 @@ export class Accounts {
 
   // ---- registration and login ----
 
-  async register(input: { username: string; email: string; password: string }): Promise<AuthUser> {
+  /**
+   * Create an account. Checks, cheapest first: the fields (400), the registration mode, invite
+   * and the address's budget (403/429), free names (409); then bcrypt, then the invite's use.
+   */
+  async register(input: { username: string; email: string; password: string; invite?: string }, ip = ''): Promise<AuthUser> {
     const username = input.username.trim().toLowerCase();
     const email = input.email.trim().toLowerCase();
     if (!USERNAME_RE.test(username)) throw new RequestError(400, 'username must be 3-32 characters: letters, digits, "_" or "-"');
     if (email.length > 254 || !EMAIL_RE.test(email)) throw new RequestError(400, 'email is not a valid address');
     checkPassword(input.password);
     if (RESERVED.has(username)) throw new RequestError(409, `the username "${username}" is reserved`);
+    const ticket = await this.registration.admit(ip, input.invite);
     if (await this.store.userByName(username)) throw new RequestError(409, `the username "${username}" is already taken`);
     if (await this.store.userByEmail(email)) throw new RequestError(409, 'that email address is already registered');
     const hash = await this.hashPassword(input.password);
+    await ticket.consume();
     try {
       const id = await this.store.createUser(username, email, hash);
-      this.log.info('user.registered', { user: username, id });
+      this.log.info('user.registered', { user: username, id, ip });
       return { id, username, email, isAdmin: false };
     } catch (error) {
+      await ticket.restore().catch(() => undefined);
       if (/UNIQUE/.test(String(error))) throw new RequestError(409, 'that username or email address was registered a moment ago');
       throw error;
     }

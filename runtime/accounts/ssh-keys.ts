@@ -87,7 +87,7 @@ export function parsePublicKey(input: string): ParsedKey {
   const embedded = reader.text();
   if (embedded !== type) throw new KeyError(`the key says it is ${type} but its data is ${embedded.slice(0, 40) || 'something else'}`);
   checkBody(type, reader);
-  const comment = rest.join(' ').replace(/[\x00-\x1f\x7f]/g, '').slice(0, 200);
+  const comment = rest.join(' ').replace(/[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '').slice(0, 200);
   const fingerprint = 'SHA256:' + createHash('sha256').update(data).digest('base64').replace(/=+$/, '');
   return { type, blob, comment, key: `${type} ${blob}`, fingerprint };
 }

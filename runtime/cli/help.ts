@@ -3,10 +3,11 @@
  * `pooldeck --help` prints without loading them (runtime/cli/bin.ts); the commands take their
  * summaries from here.
  */
-export const GROUPS = ['users', 'pool', 'containers', 'monitor'];
+export const GROUPS = ['users', 'registration', 'pool', 'containers', 'monitor'];
 
 export const GROUP_SUMMARY: Record<string, string> = {
   users: 'list and delete accounts',
+  registration: 'who may register: show, set open|invite|closed, invite codes',
   pool: 'pool status, init, add, resize, reinit',
   containers: 'assigned containers: list, release, delete',
   monitor: 'health monitor: run, log, pause, resume, interval',

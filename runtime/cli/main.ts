@@ -11,11 +11,13 @@ import { containersCommands } from './commands/containers.ts';
 import { loginCommand } from './commands/login.ts';
 import { monitorCommands } from './commands/monitor.ts';
 import { poolCommands } from './commands/pool.ts';
+import { registrationCommands } from './commands/registration.ts';
 import { usersCommands } from './commands/users.ts';
 import { CliError, EXIT, usageError } from './errors.ts';
 import { GROUPS, topHelp } from './help.ts';
+import { escapeControls } from './output.ts';
 
-export const COMMANDS: Command[] = [loginCommand, auditCommand, ...usersCommands, ...poolCommands, ...containersCommands, ...monitorCommands];
+export const COMMANDS: Command[] = [loginCommand, auditCommand, ...usersCommands, ...registrationCommands, ...poolCommands, ...containersCommands, ...monitorCommands];
 /** Commands of one word (`pooldeck login`, `pooldeck audit`). */
 const TOP_LEVEL = COMMANDS.filter((c) => c.group === '');
 
@@ -116,14 +118,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
       json: values.json === true,
       io,
       command,
-      print: (line = '') => io.stdout.write(line + '\n'),
+      // Text from the server (names, emails, notes) never reaches the terminal as control codes.
+      print: (line = '') => io.stdout.write(escapeControls(line) + '\n'),
       printJson: (value, compact = false) => io.stdout.write(JSON.stringify(value, null, compact ? undefined : 2) + '\n'),
     };
     await command.run(ctx);
     return EXIT.ok;
   } catch (error) {
     if (error instanceof CliError) {
-      io.stderr.write(`pooldeck: ${error.message}\n`);
+      io.stderr.write(`pooldeck: ${escapeControls(error.message)}\n`);
       if (error.usage) io.stderr.write(error.usage.includes('\n') ? `\n${error.usage}` : `Usage: ${error.usage}\n`);
       return error.code;
     }

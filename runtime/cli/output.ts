@@ -6,6 +6,17 @@ import { usageError } from './errors.ts';
 
 export type Cell = string | number | boolean | null | undefined;
 
+/**
+ * Control characters (C0 but newline and tab, DEL, C1) and bidi overrides as visible escapes
+ * such as `\x1b`, so text from the server cannot drive the terminal (escape injection).
+ */
+export function escapeControls(text: string): string {
+  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
 /** Columns padded to the widest cell; numbers right-aligned; empty cells as "-". */
 export function table(headers: string[], rows: Cell[][]): string {
   const text = rows.map((r) => r.map((c) => (c === null || c === undefined || c === '' ? '-' : String(c))));

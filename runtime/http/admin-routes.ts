@@ -1,4 +1,4 @@
-/** /api/admin/*: users, the whole pool, and the health monitor. Admins only (403 otherwise). */
+/** /api/admin/*: users, registration and invites, the whole pool, and the health monitor. Admins only (403 otherwise). */
 import { Router } from 'express';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { Config } from '../config.ts';
@@ -68,6 +68,33 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log, sec
     const released = await removeAccount(accounts, runtime, id);
     log.info('admin.user_deleted', { admin: admin.username, id, released: released.length });
     res.json({ ok: true, released });
+  });
+
+  router.get('/registration', async (_req, res) => {
+    res.json({ mode: await accounts.registration.mode(), invites: await accounts.registration.listInvites() });
+  });
+
+  router.put('/registration', async (req, res) => {
+    const { mode } = strings(jsonBody(req), ['mode'], 16);
+    res.json({ mode: await accounts.registration.setMode(mode, adminOf(req).username) });
+  });
+
+  router.get('/invites', async (_req, res) => {
+    res.json({ invites: await accounts.registration.listInvites() });
+  });
+
+  router.post('/invites', async (req, res) => {
+    const body = jsonBody(req);
+    const uses = body.uses === undefined ? 1 : integer(body, 'uses', 1, 10_000);
+    const hours = body.hours === undefined ? 7 * 24 : integer(body, 'hours', 0, 24 * 365);
+    const note = body.note === undefined || body.note === '' ? '' : strings(body, ['note'], 200).note;
+    const invite = await accounts.registration.createInvite(adminOf(req).id, { uses, hours, note });
+    res.status(201).json({ invite, note: 'the code is shown only this once' });
+  });
+
+  router.delete('/invites/:id', async (req, res) => {
+    await accounts.registration.deleteInvite(idParam(req.params.id, 'invite'));
+    res.json({ ok: true });
   });
 
   router.get('/pool', (_req, res) => {

@@ -1,22 +1,31 @@
 /** Accounts over HTTP: register, login/logout, the caller's profile, API tokens and SSH keys. */
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { SelfService } from '../accounts/self-service.ts';
 import { clearSessionCookie, identityOf, setSessionCookie, userOf } from './auth.ts';
 import { idParam, jsonBody, strings } from './validate.ts';
 
+/** The client's address (X-Forwarded-For only behind a trusted proxy, see POOLDECK_TRUST_PROXY). */
+const clientAddress = (req: Request) => req.ip ?? req.socket.remoteAddress ?? '';
+
 export function authRoutes(accounts: Accounts, self: SelfService): Router {
   const router = Router();
 
+  router.get('/auth/registration', async (_req, res) => {
+    res.json({ mode: await accounts.registration.mode() });
+  });
+
   router.post('/auth/register', async (req, res) => {
-    const input = strings(jsonBody(req), ['username', 'email', 'password']);
-    const user = await accounts.register(input);
+    const body = jsonBody(req);
+    const input = strings(body, ['username', 'email', 'password']);
+    const invite = body.invite === undefined || body.invite === '' ? undefined : strings(body, ['invite'], 100).invite;
+    const user = await accounts.register({ ...input, invite }, clientAddress(req));
     res.status(201).json({ user });
   });
 
   router.post('/auth/login', async (req, res) => {
     const { username, password } = strings(jsonBody(req), ['username', 'password']);
-    const session = await accounts.login(username, password, req.ip ?? req.socket.remoteAddress ?? '');
+    const session = await accounts.login(username, password, clientAddress(req));
     await accounts.logout(req.headers.cookie); // a session this browser held before ends here
     await self.describeSession(session.token, req.ip ?? req.socket.remoteAddress ?? null, req.headers['user-agent'] ?? null);
     setSessionCookie(req, res, session.token);

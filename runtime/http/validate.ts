@@ -12,13 +12,22 @@ export function jsonBody(req: Request): Body {
   return body as Body;
 }
 
-/** Required string fields; reports every missing one at once, then any of the wrong type. */
+/** Control characters (C0, DEL, C1) and bidi overrides: never part of a name, address or note. */
+export const CONTROL_RE = /[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+/** Fields that may hold any character: secrets are never shown, key lines are parsed strictly. */
+const RAW_FIELDS = new Set(['password', 'key']);
+
+/**
+ * Required string fields; reports every missing one at once, then any of the wrong type, too
+ * long, or holding control characters (every field but passwords and key lines).
+ */
 export function strings<K extends string>(body: Body, keys: readonly K[], maxLength = 1024): Record<K, string> {
   const missing = keys.filter((k) => body[k] === undefined || body[k] === null || body[k] === '');
   if (missing.length) throw new RequestError(400, `missing field${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
   for (const k of keys) {
     if (typeof body[k] !== 'string') throw new RequestError(400, `"${k}" must be a string`);
     if ((body[k] as string).length > maxLength) throw new RequestError(400, `"${k}" is too long (at most ${maxLength} characters)`);
+    if (!RAW_FIELDS.has(k) && CONTROL_RE.test(body[k] as string)) throw new RequestError(400, `"${k}" must not contain control characters`);
   }
   return Object.fromEntries(keys.map((k) => [k, body[k]])) as Record<K, string>;
 }

@@ -79,6 +79,17 @@ export interface AuditRow {
   detail: Record<string, unknown>;
 }
 
+export type RegistrationMode = 'open' | 'invite' | 'closed';
+
+export interface InviteRow {
+  id: number;
+  note: string;
+  uses_left: number;
+  created_by: string | null;
+  created_at: string;
+  expires_at: string | null;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -119,8 +130,9 @@ const seg = encodeURIComponent;
 export const http = {
   me: () => call<{ user: User }>('GET', '/api/me').then((r) => r.user),
   login: (username: string, password: string) => call<{ user: User }>('POST', '/api/auth/login', { username, password }).then((r) => r.user),
-  register: (username: string, email: string, password: string) =>
-    call<{ user: User }>('POST', '/api/auth/register', { username, email, password }).then((r) => r.user),
+  register: (username: string, email: string, password: string, invite?: string) =>
+    call<{ user: User }>('POST', '/api/auth/register', { username, email, password, ...(invite ? { invite } : {}) }).then((r) => r.user),
+  registrationMode: () => call<{ mode: RegistrationMode }>('GET', '/api/auth/registration').then((r) => r.mode),
   logout: () => call<unknown>('POST', '/api/auth/logout'),
 
   files: (id: number) => call<{ files: FileEntry[] }>('GET', `/api/containers/${id}/files`).then((r) => r.files),
@@ -153,6 +165,11 @@ export const http = {
   reinit: () => call<{ result: { recreated: string[]; skipped: string[] } }>('POST', '/api/admin/pool/reinit').then((r) => r.result),
   audit: (query: Record<string, string>) =>
     call<{ entries: AuditRow[]; next: number | null }>('GET', `/api/admin/audit?${new URLSearchParams(Object.entries(query).filter(([, v]) => v !== ''))}`),
+  // ---- registration (admin) ----
+  registration: () => call<{ mode: RegistrationMode; invites: InviteRow[] }>('GET', '/api/admin/registration'),
+  setRegistration: (mode: RegistrationMode) => call<{ mode: RegistrationMode }>('PUT', '/api/admin/registration', { mode }).then((r) => r.mode),
+  createInvite: (uses: number, hours: number, note: string) => call<{ invite: InviteRow & { code: string } }>('POST', '/api/admin/invites', { uses, hours, note }).then((r) => r.invite),
+  deleteInvite: (id: number) => call<unknown>('DELETE', `/api/admin/invites/${id}`),
   adminRelease: (name: string) => call<{ name: string; user: string }>('DELETE', `/api/admin/containers/${seg(name)}`),
 };
 

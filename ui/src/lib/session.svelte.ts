@@ -33,8 +33,8 @@ class Session {
     this.goLive();
   }
 
-  async register(username: string, email: string, password: string): Promise<void> {
-    await http.register(username, email, password);
+  async register(username: string, email: string, password: string, invite?: string): Promise<void> {
+    await http.register(username, email, password, invite);
     await this.login(username, password);
   }
 
