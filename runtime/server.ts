@@ -21,6 +21,7 @@ import type { ContainerEngine } from './docker/engine.ts';
 import { createHttpApp } from './http/app.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { PoolDeps } from './pool/pool-actors.ts';
+import { repairSshCredentials } from './pool/credential-repair.ts';
 import { PoolRuntime } from './pool/pool-runtime.ts';
 import { guardFromSubnets } from './http/pool-guard.ts';
 import { waitUntilServing } from './pool/probe.ts';
@@ -123,6 +124,7 @@ export async function startPooldeck(config: Config, options: StartOptions = {}):
     await db.close();
     throw error;
   }
+  await repairSshCredentials({ config, runtime, store, engine, log, userKeys: accounts.userKeys });
   state.ready = true;
   log.info('pool.ready', { ms: Date.now() - started, counts: runtime.counts() });
   if (docker && !config.engine.host) isolation.verifyHost(docker, runtime);

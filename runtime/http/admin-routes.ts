@@ -1,7 +1,7 @@
 /** /api/admin/*: users, registration and invites, the whole pool, and the health monitor. Admins only (403 otherwise). */
 import { Router } from 'express';
 import type { Accounts } from '../accounts/accounts.ts';
-import type { Config } from '../config.ts';
+import { typeSpec, type Config } from '../config.ts';
 import type { ContainerEngine } from '../docker/engine.ts';
 import type { Logger } from '../logger.ts';
 import { RequestError, type PoolRuntime } from '../pool/pool-runtime.ts';
@@ -30,7 +30,7 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log, sec
   });
 
   const knownType = (type: string) => {
-    const spec = config.types[type];
+    const spec = typeSpec(config, type);
     if (!spec) throw new RequestError(400, `unknown container type "${type}"; known: ${Object.keys(config.types).join(', ')}`);
     return spec;
   };

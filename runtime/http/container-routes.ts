@@ -5,7 +5,7 @@
  */
 import { Router, type Request } from 'express';
 import type { SlotView } from '../../machines/types.ts';
-import type { Config } from '../config.ts';
+import { typeSpec, type Config } from '../config.ts';
 import { RequestError, type PoolRuntime } from '../pool/pool-runtime.ts';
 import type { PoolStore } from '../store/pool-store.ts';
 import { userOf } from './auth.ts';
@@ -52,7 +52,7 @@ export function containerRoutes({ config, runtime, store, uploads }: ContainerRo
   router.post('/containers', async (req, res) => {
     const user = userOf(req);
     const { type } = strings(jsonBody(req), ['type'], 64);
-    if (!config.types[type]) throw new RequestError(400, `unknown container type "${type}"; known: ${Object.keys(config.types).join(', ')}`);
+    if (!typeSpec(config, type)) throw new RequestError(400, `unknown container type "${type}"; known: ${Object.keys(config.types).join(', ')}`);
     const { slot, assignment } = await runtime.launch(user, type);
     res.status(201).json({ container: containerView({ ...slot, assignment }, config) });
   });
@@ -88,7 +88,7 @@ export function containerRoutes({ config, runtime, store, uploads }: ContainerRo
 
   router.post('/containers/:id/files', async (req, res) => {
     const { slot, assignmentId, userId } = ownedSlot(req, runtime);
-    const files = await uploads.upload(req, slot, stillHeld(assignmentId, userId, slot.name));
+    const files = await uploads.upload(req, slot, stillHeld(assignmentId, userId, slot.name), userId);
     res.status(201).json({ files });
   });
 

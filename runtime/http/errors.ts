@@ -1,7 +1,8 @@
 /**
  * The one error path of the API: every failure becomes `{ "error": "…" }` with its status.
  * Expected refusals are RequestErrors (status + sentence); body-parser failures are mapped to
- * 400/413/415; anything else is logged with its stack and answered 500 without details.
+ * 400/413/415; a full disk (files or SQLite) is 507; anything else is logged with its stack and
+ * answered 500. No answer ever carries an error's own text (a path, a Docker or SQLite message).
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../logger.ts';
@@ -38,6 +39,13 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     } else if (error?.code === 'ENOSPC' || error?.code === 'EDQUOT') {
       status = 507;
       message = 'the server has no space left for files; nothing was written — delete files or ask an admin';
+    } else if (error instanceof URIError) {
+      // express's router could not percent-decode a path parameter, e.g. /api/containers/%E0%A4%A
+      status = 400;
+      message = 'the request path is not validly percent-encoded';
+    } else if (error?.code === 'SQLITE_FULL' || error?.code === 'SQLITE_IOERR') {
+      status = 507;
+      message = 'the server is out of storage space; try again later';
     } else if (error?.expose === true && Number.isInteger(error.status) && error.status >= 400 && error.status < 500) {
       status = error.status;
       message = String(error.message);

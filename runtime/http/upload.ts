@@ -7,9 +7,15 @@
  * the directory's total after the upload, the caller still holding the slot — are the temps
  * renamed into place (mode 0644). Any refusal deletes the temps: a refused upload writes nothing.
  * Flat directory: no sub-directories.
+ *
+ * Disk budget while receiving (so temp space is bounded too, not only the result): the bytes of
+ * every upload in flight to a slot, plus what the slot holds, stay within the slot's limit; the
+ * bytes in flight of one user stay within one slot's limit; a body that sends nothing for
+ * `idleTimeoutMs` is ended (408); and no upload may eat into the free-space reserve of the data
+ * disk kept for SQLite (507).
  */
 import { createWriteStream } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -55,9 +61,21 @@ interface Received {
   size: number;
 }
 
+/** One upload while it is received: its bytes so far and the stored bytes it replaces. */
+interface InFlight {
+  slot: string;
+  userId: number;
+  bytes: number;
+  replaces: number;
+}
+
+const LOW_DISK = 'the server is low on disk space; uploads are refused until an admin frees some';
+const lowDisk = () => new RequestError(507, LOW_DISK);
+
 export class SlotUploads {
   private readonly tempRoot: string;
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly inFlight = new Set<InFlight>();
 
   constructor(
     private readonly config: Config,
@@ -106,21 +124,43 @@ export class SlotUploads {
     });
   }
 
+  /** Bytes of all uploads in flight (for tests and metrics). */
+  get bytesInFlight(): number {
+    let n = 0;
+    for (const u of this.inFlight) n += u.bytes;
+    return n;
+  }
+
+  /** Free bytes on the data disk for this process. */
+  private async freeBytes(): Promise<number> {
+    const fs = await statfs(this.tempRoot);
+    return fs.bavail * fs.bsize;
+  }
+
   /** Receive, check, and then move into place; `stillOwned` is asked right before the move. */
-  async upload(req: Request, slot: { name: string; type: string }, stillOwned: () => boolean): Promise<Array<{ name: string; size: number }>> {
+  async upload(req: Request, slot: { name: string; type: string }, stillOwned: () => boolean, userId = 0): Promise<Array<{ name: string; size: number }>> {
     if (!/^multipart\/form-data\b/i.test(req.headers['content-type'] ?? '')) {
       throw new RequestError(415, 'send the files as multipart/form-data (one file part per file)');
     }
-    const { maxTotalBytes, maxFiles } = this.config.upload;
+    const { maxTotalBytes, maxFiles, diskReserveBytes } = this.config.upload;
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxTotalBytes + maxFiles * 1024 + 64 * 1024) {
       req.resume();
       throw Object.assign(new RequestError(413, `the upload is larger than the ${maxTotalBytes}-byte limit of a container's files`), { closeConnection: true });
     }
     await mkdir(this.tempRoot, { recursive: true, mode: 0o700 });
+    if (diskReserveBytes > 0 && (await this.freeBytes()) - (Number.isFinite(declared) ? declared : 0) < diskReserveBytes) {
+      this.log.warn('upload.low_disk', { slot: slot.name, reserve: diskReserveBytes });
+      req.resume();
+      throw Object.assign(lowDisk(), { closeConnection: true });
+    }
+    const storedFiles = new Map((await this.list(slot.name)).map((f) => [f.name, f.size]));
+    const stored = [...storedFiles.values()].reduce((n, size) => n + size, 0);
+    const flight: InFlight = { slot: slot.name, userId, bytes: 0, replaces: 0 };
+    this.inFlight.add(flight);
     const temp = await mkdtemp(path.join(this.tempRoot, 'u-'));
     try {
-      const received = await this.receive(req, slot.type, temp);
+      const received = await this.receive(req, slot, temp, flight, storedFiles, stored);
       if (received.length === 0) throw new RequestError(400, 'the upload holds no files (send them as file parts of a multipart/form-data body)');
       return await this.locked(slot.name, async () => {
         if (!stillOwned()) throw new RequestError(404, 'no such container');
@@ -131,8 +171,29 @@ export class SlotUploads {
         return received.map(({ name, size }) => ({ name, size }));
       });
     } finally {
+      this.inFlight.delete(flight);
       await rm(temp, { recursive: true, force: true });
     }
+  }
+
+  /** Why this upload may not take `more` bytes now, or null when it may. */
+  private overBudget(flight: InFlight, stored: number): RequestError | null {
+    const { maxTotalBytes } = this.config.upload;
+    let slotBytes = 0;
+    let userBytes = 0;
+    for (const u of this.inFlight) {
+      if (u.slot === flight.slot) slotBytes += u.bytes;
+      if (u.userId === flight.userId) userBytes += u.bytes;
+    }
+    if (stored - flight.replaces + slotBytes > maxTotalBytes) {
+      return new RequestError(413, slotBytes > flight.bytes
+        ? `the uploads in progress to this container and its files would exceed its ${maxTotalBytes}-byte limit; upload one batch at a time`
+        : `after this upload the container's files would total ${stored - flight.replaces + slotBytes} bytes; the limit is ${maxTotalBytes}`);
+    }
+    if (flight.userId !== 0 && userBytes > maxTotalBytes) {
+      return new RequestError(413, `your uploads in progress together exceed ${maxTotalBytes} bytes; wait for one to finish`);
+    }
+    return null;
   }
 
   private async commit(slotName: string, received: Received[]): Promise<void> {
@@ -150,8 +211,9 @@ export class SlotUploads {
     }
   }
 
-  private receive(req: Request, type: string, temp: string): Promise<Received[]> {
-    const { maxFileBytes, maxFiles, maxTotalBytes } = this.config.upload;
+  private receive(req: Request, slot: { name: string; type: string }, temp: string, flight: InFlight, storedFiles: Map<string, number>, stored: number): Promise<Received[]> {
+    const { maxFileBytes, maxFiles, maxTotalBytes, idleTimeoutMs, diskReserveBytes } = this.config.upload;
+    const type = slot.type;
     const spec = this.config.types[type];
     if (!spec) return Promise.reject(new RequestError(400, `unknown container type "${type}"`));
     const allowed = spec.uploadExtensions;
@@ -161,7 +223,8 @@ export class SlotUploads {
         parser = busboy({
           headers: req.headers,
           preservePath: true,
-          limits: { fileSize: maxFileBytes, files: maxFiles, fields: 20, fieldSize: 4096, parts: maxFiles + 20, headerPairs: 20 },
+          // busboy reports a file that reaches fileSize as over it; the limit is inclusive.
+          limits: { fileSize: maxFileBytes + 1, files: maxFiles, fields: 20, fieldSize: 4096, parts: maxFiles + 20, headerPairs: 20 },
         });
       } catch (error) {
         reject(new RequestError(400, `malformed multipart request: ${(error as Error).message}`));
@@ -175,14 +238,40 @@ export class SlotUploads {
       let failure: unknown = null;
       let settled = false;
 
+      let idle: NodeJS.Timeout | null = null;
+      let sinceDiskCheck = 0;
       const settle = () => {
         if (settled) return;
         settled = true;
+        if (idle) clearTimeout(idle);
         void Promise.allSettled(writes).then(() => (failure ? reject(failure) : resolve(received)));
       };
+      const stalled = () => {
+        this.log.warn('upload.stalled', { slot: slot.name, ms: idleTimeoutMs });
+        fail(Object.assign(new RequestError(408, `the upload sent nothing for ${Math.round(idleTimeoutMs / 1000)} s and was ended`), { closeConnection: true }));
+        settle(); // a stalled client never ends its body: answer now, the connection closes after
+      };
+      const watch = () => {
+        if (idle) clearTimeout(idle);
+        if (!settled) idle = setTimeout(stalled, idleTimeoutMs);
+      };
+      watch();
+      req.on('data', (chunk: Buffer) => {
+        if (failure) return;
+        watch();
+        sinceDiskCheck += chunk.length;
+        if (diskReserveBytes > 0 && sinceDiskCheck >= 4 * 1024 * 1024) {
+          sinceDiskCheck = 0;
+          this.freeBytes().then(
+            (free) => free < diskReserveBytes && fail(lowDisk()),
+            () => undefined,
+          );
+        }
+      });
       const fail = (error: unknown) => {
         if (failure) return;
         failure = error;
+        if (idle) clearTimeout(idle);
         req.unpipe(parser);
         for (const stream of active) stream.destroy();
         // Read and discard the rest so the client sees our answer rather than a reset, unless it
@@ -217,6 +306,7 @@ export class SlotUploads {
           return fail(error);
         }
         names.add(name);
+        flight.replaces += storedFiles.get(name) ?? 0;
         const target = path.join(temp, String(writes.length));
         const out = createWriteStream(target, { flags: 'wx', mode: 0o644 });
         const pair = { destroy: () => { stream.destroy(); out.destroy(); } };
@@ -225,7 +315,11 @@ export class SlotUploads {
         stream.on('data', (chunk: Buffer) => {
           size += chunk.length;
           total += chunk.length;
-          if (total > maxTotalBytes) fail(new RequestError(413, `the upload is larger than the ${maxTotalBytes}-byte limit of a container's files`));
+          flight.bytes += chunk.length;
+          if (size > maxFileBytes) return fail(new RequestError(413, `"${name}" is larger than the ${maxFileBytes}-byte limit per file`));
+          if (total > maxTotalBytes) return fail(new RequestError(413, `the upload is larger than the ${maxTotalBytes}-byte limit of a container's files`));
+          const over = this.overBudget(flight, stored);
+          if (over) fail(over);
         });
         stream.on('limit', () => fail(new RequestError(413, `"${name}" is larger than the ${maxFileBytes}-byte limit per file`)));
         writes.push(

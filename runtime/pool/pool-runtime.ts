@@ -11,7 +11,7 @@ import { buildSlots, countByType, parseSlotName, planReconcile, slotSpec } from 
 import { buildPlacedSlots, capacityOf, nodesOf, specOfName } from '../../machines/pool.nodes.ts';
 import type { Assignment, NodeStatus, SlotState, SlotView, TypeRange } from '../../machines/types.ts';
 import { providePoolMachine, runSpec, type PoolDeps } from './pool-actors.ts';
-import { requireTypeSpec } from '../config.ts';
+import { requireTypeSpec, typeSpec } from '../config.ts';
 
 export type PoolActor = Actor<ReturnType<typeof providePoolMachine>>;
 
@@ -344,6 +344,7 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
   // ---- commands ----
 
   async launch(user: { id: number; username: string }, type: string): Promise<{ slot: SlotView; assignment: Assignment }> {
+    if (!typeSpec(this.deps.config, type)) throw new RequestError(400, `unknown container type "${type}"; known: ${Object.keys(this.deps.config.types).join(', ')}`, 'unknown-type');
     const started = this.deps.now();
     const result = await this.request<Extract<PoolEmitted, { type: 'launch.done' }>>((requestId) => ({
       type: 'pool.launch', requestId, kind: type, userId: user.id, username: user.username, at: started,
@@ -351,6 +352,11 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
     const ms = this.deps.now() - started;
     if (!result.ok) {
       this.emit('launch', { type, ok: false, refusal: result.refusal, ms });
+      if (result.refusal === 'error') {
+        // The detail (a Docker or database error text) is for the log, never for the caller.
+        this.deps.log.error('launch.failed', { type, user: user.username, error: result.message });
+        throw new RequestError(503, 'the container could not be handed out; try again in a moment', 'error');
+      }
       throw new RequestError(REFUSAL_STATUS[result.refusal], result.message, result.refusal);
     }
     this.emit('launch', { type, ok: true, ms });

@@ -88,3 +88,38 @@ test.serial('When a user-given field holds control characters, then it is refuse
   const note = await admin.post('/api/admin/invites', { note: 'x\u001b[31m' });
   t.is(note.status, 400);
 });
+
+test.serial('When the database is full, then register and login answer without any database error text', async (t) => {
+  const user = await newUser(deck, 'full');
+  const { max_page_count: before } = (await deck.db.get<{ max_page_count: number }>('PRAGMA max_page_count'))!;
+  const { page_count: pages } = (await deck.db.get<{ page_count: number }>('PRAGMA page_count'))!;
+  await deck.db.exec(`PRAGMA max_page_count = ${pages + 4}`);
+  const fillers: number[] = [];
+  try {
+    // Fill users and sessions until SQLite answers SQLITE_FULL: the disk is "full" for both.
+    const fill = async (insert: (i: number) => Promise<unknown>) => {
+      for (let i = 0; i < 100_000; i++) {
+        try {
+          await insert(i);
+        } catch (error) {
+          t.regex(String(error), /SQLITE_FULL/);
+          return;
+        }
+      }
+    };
+    await fill(async (i) => fillers.push((await deck.db.run(`INSERT INTO users (username, email, password_hash) VALUES (?, ?, 'x')`, `filler${i}x${Date.now()}`, `f${i}x${Date.now()}@example.test`)).lastID!));
+    await fill((i) => deck.db.run(`INSERT INTO sessions (user_id, token_hash, expires_at) VALUES (?, ?, '2999-01-01')`, fillers[0], `filler-${i}-${Date.now()}`));
+    const replies = [
+      await register({ email: `${'x'.repeat(60)}@${'y'.repeat(150)}.test` }),
+      await new Client(deck.url).post('/api/auth/login', { username: user.name, password: 'correct horse battery' }),
+    ];
+    for (const reply of replies) {
+      t.true(reply.status >= 500, `status ${reply.status}`);
+      t.notRegex(JSON.stringify(reply.body), /SQLITE|database|disk is full|sqlite/i);
+      t.regex(reply.body.error, /try again later|internal error/);
+    }
+  } finally {
+    await deck.db.exec(`PRAGMA max_page_count = ${before}`);
+    await deck.db.run(`DELETE FROM users WHERE username LIKE 'filler%'`);
+  }
+});

@@ -144,3 +144,14 @@ test.serial('When the client goes away in the middle of an upload, then its temp
   t.true((await eventually(() => temps().length === 0, 5000)).ok, 'temps removed');
   t.is((await files()).join(), before);
 });
+
+test.serial('When a file is exactly POOLDECK_UPLOAD_MAX_FILE_BYTES long, then it is accepted; one byte more is refused', async (t) => {
+  await owner.del(`/api/containers/${container.id}/files/B.HTML`); // room for 2048 more bytes
+  const exact = await owner.post(`/api/containers/${container.id}/files`, form({ 'exact.css': 'e'.repeat(2048) }));
+  t.is(exact.status, 201, JSON.stringify(exact.body));
+  t.deepEqual(exact.body.files, [{ name: 'exact.css', size: 2048 }]);
+  const over = await owner.post(`/api/containers/${container.id}/files`, form({ 'over.css': 'o'.repeat(2049) }));
+  t.is(over.status, 413);
+  t.regex(over.body.error, /"over.css" is larger than the 2048-byte limit per file/);
+  t.is((await owner.del(`/api/containers/${container.id}/files/exact.css`)).status, 200);
+});

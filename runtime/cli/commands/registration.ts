@@ -55,7 +55,7 @@ const set: Command = {
   positionals: [1, 1],
   examples: ['pooldeck registration set invite', 'pooldeck registration set closed'],
   async run(ctx) {
-    const mode = ctx.positionals[0];
+    const mode = ctx.positionals[0] ?? '';
     if (!MODES.includes(mode)) throw usageError(`the mode must be open, invite or closed, not "${mode}"`, usageLine(this));
     const answer = await ctx.api.put<{ mode?: unknown }>('/api/admin/registration', { mode });
     if (ctx.json) return ctx.printJson({ mode: answer?.mode });
