@@ -22,7 +22,8 @@ export interface ElasticPolicy {
   max: number;
 }
 
-export type ExpiryReason = 'idle' | 'lifetime';
+import type { ExpiryReason } from '../shared/pool.ts';
+export type { ExpiryReason };
 
 export interface ExpiryNotice {
   name: string;

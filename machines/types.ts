@@ -4,9 +4,10 @@
  * that the runtime provides (see runtime/pool/pool-actors.ts).
  */
 
-/** The four states the API, UI and database report. */
-export type SlotState = 'available' | 'assigned' | 'failed' | 'stopped';
-export const SLOT_STATES: readonly SlotState[] = ['available', 'assigned', 'failed', 'stopped'];
+import type { SlotState } from '../shared/pool.ts';
+
+/** The four states the API, UI and database report (shared/pool.ts). */
+export { SLOT_STATES, type SlotState } from '../shared/pool.ts';
 
 /** A place in the pool: a name, a host port and the type of container that lives there. */
 export interface SlotSpec {

@@ -5,8 +5,8 @@
  * argument and is answered with `{ data }` or `{ error }` (a sentence meant for people).
  * The server validates every payload at run time: these types describe, they do not protect.
  *
- * This file imports nothing but types from its sibling shared/console-events.ts, so the
- * browser bundle and the server can both use it.
+ * This file imports only its siblings in shared/ (console-events.ts, pool.ts), which import
+ * nothing, so the browser bundle and the server can both use it.
  */
 
 // Into the container (terminal, logs, stats): shared/console-events.ts (types only).
@@ -15,11 +15,8 @@ import type { ConsoleClientEvents, ConsoleServerEvents } from './console-events.
 export type Ack<T> = { data: T } | { error: string };
 export type AckFn<T> = (response: Ack<T>) => void;
 
-export type SlotState = 'available' | 'assigned' | 'failed' | 'stopped';
-export const SLOT_STATES: readonly SlotState[] = ['available', 'assigned', 'failed', 'stopped'];
-
-/** Why the pool takes a container back on its own: `idle` (unused too long) or `lifetime` (held too long). */
-export type ExpiryReason = 'idle' | 'lifetime';
+import type { ExpiryReason, SlotState } from './pool.ts';
+export { SLOT_STATES, stateText, type ExpiryReason, type SlotState } from './pool.ts';
 
 /** Counts of containers per type and state, e.g. `{ nginx: { available: 3, assigned: 2, ... } }`. */
 export type PoolCounts = Record<string, Record<SlotState, number>>;

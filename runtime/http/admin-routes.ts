@@ -10,7 +10,7 @@ import type { PoolStore } from '../store/pool-store.ts';
 import { adminOf } from './auth.ts';
 import { removeAccount } from '../accounts/self-service.ts';
 import { idParam, integer, jsonBody, number, strings } from './validate.ts';
-import { adminSlotView } from './views.ts';
+import { adminSlotView, monitorView, reinitView, resizeView, sweepView } from './views.ts';
 
 export interface AdminRouteDeps {
   config: Config;
@@ -45,7 +45,7 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log, sec
     if (size > sizeOf(type) && !(await engine.hasImage(spec.image))) {
       throw new RequestError(409, `image ${spec.image} is missing on this host; build the pool images first`);
     }
-    return runtime.resize(type, size);
+    return resizeView(await runtime.resize(type, size));
   }
 
   /** What the operator must fix about isolation (docs/security.md); the admin page shows it. */
@@ -126,7 +126,7 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log, sec
   });
 
   router.post('/pool/reinit', async (_req, res) => {
-    res.json({ result: await runtime.reinit() });
+    res.json({ result: reinitView(await runtime.reinit()) });
   });
 
   router.delete('/containers/:name', async (req, res) => {
@@ -150,27 +150,27 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log, sec
 
   router.get('/monitor', async (_req, res) => {
     res.json({
-      monitor: runtime.monitor(),
-      sweeps: runtime.recentSweeps(20),
+      monitor: monitorView(runtime.monitor()),
+      sweeps: runtime.recentSweeps(20).map(sweepView),
       recoveries: await store.recentEvents(50, ['recovery', 'moved', 'stranded']),
     });
   });
 
   router.post('/monitor/run', async (_req, res) => {
-    res.json({ sweep: await runtime.runHealthCheck(), monitor: runtime.monitor() });
+    res.json({ sweep: sweepView(await runtime.runHealthCheck()), monitor: monitorView(runtime.monitor()) });
   });
 
   router.post('/monitor/pause', (_req, res) => {
-    res.json({ monitor: runtime.pauseMonitor() });
+    res.json({ monitor: monitorView(runtime.pauseMonitor()) });
   });
 
   router.post('/monitor/resume', (_req, res) => {
-    res.json({ monitor: runtime.resumeMonitor() });
+    res.json({ monitor: monitorView(runtime.resumeMonitor()) });
   });
 
   router.put('/monitor/interval', (req, res) => {
     const seconds = number(jsonBody(req), 'seconds', 1, 86_400);
-    res.json({ monitor: runtime.setHealthInterval(seconds) });
+    res.json({ monitor: monitorView(runtime.setHealthInterval(seconds)) });
   });
 
   return router;

@@ -1,6 +1,7 @@
 /** What the API (and the socket layer) shows of a slot: one shape for users, one for admins. */
 import type { SlotState, SlotView } from '../../machines/types.ts';
-import type { AdminSlot, LiveContainer, ContainerView as SharedContainerView } from '../../shared/events.ts';
+import type { AdminSlot, LiveContainer, MonitorView, SweepView, ContainerView as SharedContainerView } from '../../shared/events.ts';
+import type { MonitorStatus, SweepRecord } from '../pool/pool-runtime.ts';
 import type { Config } from '../config.ts';
 import { SSH_LOGIN } from '../pool/pool-actors.ts';
 
@@ -60,4 +61,41 @@ export function liveContainer(slot: SlotView, config: Pick<Config, 'publicHost' 
 /** A slot as admins see it over the socket: the admin view plus when it was handed out. */
 export function adminSlot(slot: SlotView, since: number | null): AdminSlot {
   return { ...adminSlotView(slot, since), assigned_at: iso(slot.assignment?.createdAt) };
+}
+
+/** What a resize answers: the type, the size asked for and what changed (no request ids or event names). */
+export interface ResizeView {
+  type: string;
+  size: number;
+  added: string[];
+  retired: string[];
+  kept: number;
+  message?: string;
+}
+
+export function resizeView(result: { kind: string; size: number; added: string[]; retired: string[]; kept: number; message?: string }): ResizeView {
+  const { kind, size, added, retired, kept, message } = result;
+  return { type: kind, size, added, retired, kept, ...(message === undefined ? {} : { message }) };
+}
+
+/** What a reinit answers: which free slots get a new container and which were left alone. */
+export function reinitView(result: { recreated: string[]; skipped: string[] }): { recreated: string[]; skipped: string[] } {
+  return { recreated: result.recreated, skipped: result.skipped };
+}
+
+/** One health check as the API and the socket show it: the wire fields only, copied field by field. */
+export function sweepView(s: SweepRecord): SweepView {
+  return {
+    at: s.at,
+    durationMs: s.durationMs,
+    containers: s.containers,
+    dockerCalls: s.dockerCalls,
+    findings: s.findings.map((f) => ({ name: f.name, expected: f.expected, containerId: f.containerId, running: f.running })),
+    orphans: [...s.orphans],
+    ...(s.error === undefined ? {} : { error: s.error }),
+  };
+}
+
+export function monitorView(m: MonitorStatus): MonitorView {
+  return { paused: m.paused, intervalMs: m.intervalMs, lastSweep: m.lastSweep ? sweepView(m.lastSweep) : null };
 }

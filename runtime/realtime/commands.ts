@@ -5,12 +5,11 @@
  * acknowledged, and only then are the slot changes the command caused relayed to others.
  */
 import type { Config } from '../config.ts';
-import { adminSlot, liveContainer } from '../http/views.ts';
+import { adminSlot, liveContainer, monitorView, sweepView } from '../http/views.ts';
 import type { Logger } from '../logger.ts';
 import { RequestError, type PoolRuntime } from '../pool/pool-runtime.ts';
 import { handle, type ClientEvent, type Handler, type HandlerOptions, type PayloadOf } from './handler.ts';
 import type { Inspector } from './inspector.ts';
-import { monitorView, sweepView } from './relay.ts';
 import type { RealtimeSocket, RealtimeUser } from './socket-types.ts';
 import { parse } from './validate.ts';
 

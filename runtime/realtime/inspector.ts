@@ -11,6 +11,7 @@
 import type { AnyActorRef, AnyStateMachine, InspectionEvent } from 'xstate';
 import type { ActorStatus, InspectActor, InspectActorState, InspectBatch, InspectRecord, InspectSnapshot, MachineGraph } from '../../shared/events.ts';
 import { machineGraph } from './machine-graph.ts';
+import { stateText } from '../../shared/pool.ts';
 
 const SECRET_KEY = /pass(word)?|secret|token|credential|cookie|authorization|^keys$/i;
 
@@ -70,17 +71,6 @@ export function jsonSafe(value: unknown, options: JsonSafeOptions = {}): unknown
   return visit(value, 0);
 }
 
-/** `{ assigned: 'serving' }` → `assigned.serving`; parallel regions joined by `, `. */
-export function stateText(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (!value || typeof value !== 'object') return '';
-  return Object.entries(value as Record<string, unknown>)
-    .map(([key, child]) => {
-      const rest = stateText(child);
-      return rest ? `${key}.${rest}` : key;
-    })
-    .join(', ');
-}
 
 interface Entry {
   ref: AnyActorRef;

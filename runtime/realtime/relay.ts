@@ -9,17 +9,12 @@
  * last hold on them ends.
  */
 import type { SlotView } from '../../machines/types.ts';
-import type { MonitorView, SweepView } from '../../shared/events.ts';
 import type { Config } from '../config.ts';
-import { adminSlot, liveContainer } from '../http/views.ts';
+import { adminSlot, liveContainer, monitorView, sweepView } from '../http/views.ts';
 import type { MonitorStatus, PoolRuntime, RuntimeEvents, SweepRecord } from '../pool/pool-runtime.ts';
 import type { RealtimeServer } from './socket-types.ts';
 
 export const userRoom = (id: number) => `user:${id}`;
-
-// The runtime's records already have the wire shape; these make the compiler keep them so.
-export const sweepView = (s: SweepRecord): SweepView => s;
-export const monitorView = (m: MonitorStatus): MonitorView => m;
 
 type SlotChange = SlotView & { since: number };
 type Hold = (slot: SlotView) => boolean;

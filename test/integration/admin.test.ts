@@ -82,6 +82,8 @@ test.serial('When the admin grows, shrinks and reinitialises the pool, then the 
   const shrunk = await admin.post('/api/admin/pool/resize', { type: 'nginx', size: 1 });
   t.is(shrunk.status, 200);
   t.is(shrunk.body.result.retired.length, 2);
+  t.deepEqual(Object.keys(shrunk.body.result).sort(), ['added', 'kept', 'retired', 'size', 'type'], 'no request ids or event names in the answer');
+  t.like(shrunk.body.result, { type: 'nginx', size: 1 });
   t.true((await settled(1)).ok, 'shrank to 1');
   t.is((await admin.post('/api/admin/pool/resize', { type: 'nginx', size: 2 })).status, 200);
   t.true((await settled(2)).ok);
@@ -90,6 +92,7 @@ test.serial('When the admin grows, shrinks and reinitialises the pool, then the 
   const reinit = await admin.post('/api/admin/pool/reinit', {});
   t.is(reinit.status, 200);
   t.deepEqual([...reinit.body.result.recreated].sort(), [...before.keys()].sort());
+  t.deepEqual(Object.keys(reinit.body.result).sort(), ['recreated', 'skipped']);
   t.true((await eventually(() => nginx().every((s) => s.state === 'available' && s.phase === 'ready' && s.containerId !== before.get(s.name)), 60_000, 50)).ok, 'every free container was rebuilt');
 
   for (const [body, message] of [

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import test from 'ava';
 import { io, type Socket } from 'socket.io-client';
 import type { SlotView } from '../../machines/types.ts';
-import { stateText } from '../../runtime/realtime/inspector.ts';
+import { stateText } from '../../shared/pool.ts';
 import type { Ack, ClientToServerEvents, InspectBatch, LiveContainer, ServerToClientEvents } from '../../shared/events.ts';
 import { docker } from '../support/docker.ts';
 import { startTestDeck, type TestDeck } from '../support/server.ts';

@@ -192,14 +192,5 @@ export function activeIds(machineId: string, value: unknown): Set<string> {
   return out;
 }
 
-/** `{ assigned: 'serving' }` → `assigned.serving`. */
-export function stateText(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (!value || typeof value !== 'object') return '';
-  return Object.entries(value as Record<string, unknown>)
-    .map(([key, child]) => {
-      const rest = stateText(child);
-      return rest ? `${key}.${rest}` : key;
-    })
-    .join(', ');
-}
+/** The inspector's state text, the same on both sides (shared/pool.ts). */
+export { stateText } from '../../../shared/pool.ts';
