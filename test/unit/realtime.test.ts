@@ -36,7 +36,7 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function rig(t: ExecutionContext, options: { recheckMs?: number; env?: Record<string, string> } = {}): Promise<Rig> {
+async function rig(t: ExecutionContext, options: { recheckMs?: number; recheckCacheMs?: number; env?: Record<string, string> } = {}): Promise<Rig> {
   const h = await harness(options.env ?? {});
   await h.db.run(`INSERT OR IGNORE INTO users (id, username, email, password_hash, is_admin) VALUES (3, 'root', 'root@x', 'x', 1)`);
   const http = createServer();
@@ -47,6 +47,7 @@ async function rig(t: ExecutionContext, options: { recheckMs?: number; env?: Rec
     log: silentLogger,
     inspectEveryMs: 50,
     recheckMs: options.recheckMs ?? 3_600_000,
+    recheckCacheMs: options.recheckCacheMs,
     console: null,
     authenticate: async ({ authorization, cookie }) => {
       const token = authorization?.replace(/^Bearer /, '') ?? /pooldeck_session=([^;]+)/.exec(cookie ?? '')?.[1];
@@ -152,10 +153,12 @@ test('When ann launches, lists and releases over the socket, then only ann hears
   const stolen = await ask(bob, 'container:release', { id: container.id });
   t.deepEqual(stolen, { error: 'you have no container with that id' });
 
+  const mark = bobHeard.length;
   const released = next(ann, 'container:released');
   t.deepEqual(await ask(ann, 'container:release', { id: container.id }), { data: { id: container.id, name: container.name } });
   t.is((await released).id, container.id);
-  await new Promise((resolve) => setTimeout(resolve, 250));
+  // Counts go to everyone about 100 ms after a change, after any container event: wait for them.
+  await until(() => bobHeard.slice(mark).includes('pool:counts'));
   t.false(bobHeard.some((e) => e.startsWith('container:')), `bob heard ${bobHeard.join(', ')}`);
   t.true(bobHeard.includes('pool:counts'));
   await r.close();
@@ -269,15 +272,16 @@ test('When ann\'s container dies and is rebuilt, then she sees failed, then assi
 });
 
 test('When a token is revoked, then the next command ends the session', async (t) => {
-  const r = await rig(t);
+  // Credentials are trusted for `recheckCacheMs` between commands; 0 makes every command check them.
+  const r = await rig(t, { recheckCacheMs: 0 });
   const bob = await r.client('pd_bob');
+  t.deepEqual(await ask(bob, 'container:list'), { data: [] });
   r.revoke('pd_bob');
-  // Credentials are cached for a few seconds; force the check by waiting it out.
-  await new Promise((resolve) => setTimeout(resolve, 5100));
   const ended = next(bob, 'session:ended');
+  const closed = new Promise<string>((resolve) => bob.once('disconnect', resolve));
   t.deepEqual(await ask(bob, 'container:list'), { error: 'your session has ended; log in again' });
   t.truthy((await ended).reason);
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.is(await closed, 'io server disconnect');
   t.false(bob.connected);
   await r.close();
 });
@@ -291,7 +295,9 @@ test('When a token is revoked, then the periodic check ends the session without 
   r.revoke('pd_bob');
   t.is((await ended).reason, 'credentials no longer valid');
   t.is(await closed, 'io server disconnect');
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  // A later periodic check passes ann: she still connects and is answered.
+  await until(() => ann.connected);
+  t.deepEqual(await ask(ann, 'container:list'), { data: [] });
   t.true(ann.connected, 'other sockets stay');
 });
 
@@ -316,7 +322,8 @@ test('When an admin subscribes to the inspector, then every actor comes JSON-saf
   await r.h.runtime.launch({ id: 1, username: 'ann' }, 'ssh');
   const ssh = r.h.runtime.slots().find((s) => s.type === 'ssh')!;
   const password = ssh.assignment!.credentials!.password;
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  const sshId = slotActors.find((a) => a.name === ssh.name)?.id;
+  await until(() => batches.flatMap((b) => b.actors).some((a) => a.id === sshId && stateText(a.value) === 'assigned.serving'));
   const wire = JSON.stringify(batches);
   t.false(wire.includes(password), 'the ssh password leaked into the inspector');
   t.true(wire.includes('[redacted]'));
