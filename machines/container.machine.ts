@@ -4,8 +4,11 @@
  * Contract with the pool (the parent):
  * - The pool sends `slot.assign` only while this actor last reported `available`/`ready`;
  *   it marks the slot reserved in its own map at once, so no second launch can pick it.
- * - Every settled state is reported upward as `slot.changed`; requests are answered with
- *   `slot.assigned` / `slot.assignFailed` / `slot.released` carrying the request id.
+ * - Every settled state is reported upward as `slot.changed`.
+ * - Every request is answered exactly once, with the cause it came with: `slot.assign` by
+ *   `slot.assigned` or `slot.assignFailed` (`refused` when the slot was not free: nothing was
+ *   written), `slot.release` by `slot.released` or `slot.releaseFailed` (the assignment is still
+ *   held and the actor is back where it was: serving, or rebuilding a failed container).
  * - An assigned container that dies is rebuilt in place (same port, same files, same
  *   credentials); after `maxInPlaceAttempts` failures the actor reports `slot.lost` so the
  *   pool can move the assignment, and keeps trying until told `slot.relinquish`.
@@ -15,8 +18,8 @@
  *   start or rebuild already under way, then removes the container, its row and its files, and
  *   reports `slot.retired` with its generation; nothing of the slot is written after that.
  */
-import { assign, fromPromise, sendParent, setup, type ActorRefFrom } from 'xstate';
-import type { ContainerEvent, ContainerInput } from './events.ts';
+import { assign, enqueueActions, fromPromise, sendParent, setup, type ActorRefFrom } from 'xstate';
+import type { AssignCause, ContainerEvent, ContainerInput, ReleaseCause } from './events.ts';
 import { errorText } from './types.ts';
 import type {
   Assignment,
@@ -42,8 +45,10 @@ export interface ContainerContext {
   attempts: number;
   faultAt: number | null;
   lastError: string | null;
-  pendingRequest: string | null;
-  relocatedFrom: string | null;
+  assigning: AssignCause | null;
+  releasing: ReleaseCause | null;
+  /** Where a failed release returns to. */
+  releasedFrom: 'serving' | 'failed';
   generation: number;
   /** The pool asked this slot to retire while a Docker call was under way: retire when it ends. */
   retireRequested: boolean;
@@ -102,6 +107,7 @@ export const containerMachine = setup({
     startsRunning: ({ context }) => context.initial === 'running',
     startsStopped: ({ context }) => context.initial === 'stopped',
     retireRequested: ({ context }) => context.retireRequested,
+    releasedFromFailed: ({ context }) => context.releasedFrom === 'failed',
     inPlaceExhausted: ({ context }) => context.attempts > 0 && context.attempts % context.maxInPlaceAttempts === 0,
   },
   actions: {
@@ -123,6 +129,11 @@ export const containerMachine = setup({
       attempts: ({ context }) => context.attempts + 1,
     }),
     clearFault: assign({ attempts: 0, faultAt: null, lastError: null }),
+    answerReleaseFailed: enqueueActions(({ context, event, enqueue }) => {
+      const error = errorText((event as unknown as { error: unknown }).error);
+      enqueue.sendParent({ type: 'slot.releaseFailed', name: context.slot.name, cause: context.releasing!, error: `could not release ${context.slot.name}: ${error}` });
+      enqueue.assign({ releasing: null });
+    }),
     adoptObserved: assign({
       containerId: ({ context, event }) => (event.type === 'container.observed' && event.containerId) || context.containerId,
     }),
@@ -139,8 +150,9 @@ export const containerMachine = setup({
     attempts: 0,
     faultAt: null,
     lastError: null,
-    pendingRequest: null,
-    relocatedFrom: null,
+    assigning: null,
+    releasing: null,
+    releasedFrom: 'serving',
     generation: input.generation ?? 0,
     retireRequested: false,
     retryBaseMs: input.retryBaseMs ?? 1000,
@@ -149,6 +161,25 @@ export const containerMachine = setup({
   initial: 'init',
   on: {
     'slot.retire': { actions: assign({ retireRequested: true }) },
+    // Requests this state cannot take are still answered, so no caller waits for ever.
+    'slot.assign': {
+      actions: sendParent(({ context, event, self }) => ({
+        type: 'slot.assignFailed' as const,
+        name: context.slot.name,
+        cause: event.cause,
+        assignment: event.assignment,
+        error: `${context.slot.name} is not free (${JSON.stringify(self.getSnapshot().value)})`,
+        refused: true,
+      })),
+    },
+    'slot.release': {
+      actions: sendParent(({ context, event }) => ({
+        type: 'slot.releaseFailed' as const,
+        name: context.slot.name,
+        cause: event.cause,
+        error: context.assignment ? `${context.slot.name} is busy; try again shortly` : `${context.slot.name} is not assigned`,
+      })),
+    },
   },
   states: {
     init: {
@@ -173,8 +204,7 @@ export const containerMachine = setup({
               target: '#container.assigned.persisting',
               actions: assign({
                 assignment: ({ event }) => event.assignment,
-                pendingRequest: ({ event }) => event.requestId,
-                relocatedFrom: ({ event }) => event.relocatedFrom ?? null,
+                assigning: ({ event }) => event.cause,
               }),
             },
           },
@@ -210,7 +240,7 @@ export const containerMachine = setup({
               slot: context.slot,
               containerId: context.containerId!,
               assignment: context.assignment!,
-              relocatedFrom: context.relocatedFrom,
+              relocatedFrom: context.assigning?.kind === 'relocation' ? context.assigning.from : null,
             }),
             onDone: {
               target: 'serving',
@@ -219,11 +249,10 @@ export const containerMachine = setup({
                 sendParent(({ context, event }) => ({
                   type: 'slot.assigned' as const,
                   name: context.slot.name,
-                  requestId: context.pendingRequest!,
+                  cause: context.assigning!,
                   assignment: event.output,
-                  relocatedFrom: context.relocatedFrom,
                 })),
-                assign({ pendingRequest: null, relocatedFrom: null }),
+                assign({ assigning: null }),
               ],
             },
             onError: {
@@ -232,10 +261,12 @@ export const containerMachine = setup({
                 sendParent(({ context, event }) => ({
                   type: 'slot.assignFailed' as const,
                   name: context.slot.name,
-                  requestId: context.pendingRequest!,
+                  cause: context.assigning!,
+                  assignment: context.assignment!,
                   error: errorText(event.error),
+                  refused: false,
                 })),
-                assign({ assignment: null, pendingRequest: null, relocatedFrom: null }),
+                assign({ assignment: null, assigning: null }),
               ],
             },
           },
@@ -248,11 +279,17 @@ export const containerMachine = setup({
             'container.observed': { guard: 'observedFault', target: '#container.failed', actions: 'noteFault' },
             'slot.release': {
               target: 'releasing',
-              actions: assign({ pendingRequest: ({ event }) => event.requestId }),
+              actions: assign({ releasing: ({ event }) => event.cause, releasedFrom: 'serving' }),
             },
           },
         },
         releasing: {
+          entry: [
+            {
+              type: 'report',
+              params: ({ context }: { context: ContainerContext }) => ({ state: context.releasedFrom === 'failed' ? 'failed' : 'assigned', phase: 'releasing' }),
+            },
+          ],
           invoke: {
             src: 'persistRelease',
             input: ({ context }) => ({ slot: context.slot, assignment: context.assignment! }),
@@ -262,25 +299,17 @@ export const containerMachine = setup({
                 sendParent(({ context }) => ({
                   type: 'slot.released' as const,
                   name: context.slot.name,
-                  requestId: context.pendingRequest!,
+                  cause: context.releasing!,
                   assignment: context.assignment!,
                 })),
-                assign({ assignment: null, pendingRequest: null, reason: 'recycle' }),
+                assign({ assignment: null, releasing: null, reason: 'recycle' }),
+                'clearFault',
               ],
             },
-            onError: {
-              target: 'serving',
-              actions: [
-                assign({ lastError: ({ event }) => errorText(event.error) }),
-                sendParent(({ context, event }) => ({
-                  type: 'slot.assignFailed' as const,
-                  name: context.slot.name,
-                  requestId: context.pendingRequest!,
-                  error: errorText(event.error),
-                })),
-                assign({ pendingRequest: null }),
-              ],
-            },
+            onError: [
+              { guard: 'releasedFromFailed', target: '#container.failed.resumed', actions: 'answerReleaseFailed' },
+              { target: 'serving', actions: 'answerReleaseFailed' },
+            ],
           },
         },
       },
@@ -289,6 +318,8 @@ export const containerMachine = setup({
     failed: {
       initial: 'recovering',
       states: {
+        /** Back from a release that failed: carry on where the rebuild was. */
+        resumed: { type: 'history' },
         recovering: {
           entry: [{ type: 'report', params: { state: 'failed', phase: 'recovering' } }],
           invoke: {
@@ -340,7 +371,7 @@ export const containerMachine = setup({
       on: {
         'slot.release': {
           target: '#container.assigned.releasing',
-          actions: assign({ pendingRequest: ({ event }) => event.requestId }),
+          actions: assign({ releasing: ({ event }) => event.cause, releasedFrom: 'failed' }),
         },
         'slot.relinquish': {
           target: 'stopped.recreating',

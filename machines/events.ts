@@ -6,6 +6,14 @@ import type { ElasticPolicy, ExpiryPolicy, ExpiryReason } from './pool.policy.ts
 import type { SweepFinding } from './pool.logic.ts';
 import type { Assignment, LaunchRefusal, NodeStatus, Observation, ObservedContainer, SlotSpec, SlotState, SlotView, TypeRange } from './types.ts';
 
+// ---- correlation: why a slot is asked to do something, carried back in its answer ----
+
+/** Why a slot is handed an assignment: a user's launch, or a move away from a slot that cannot be rebuilt. */
+export type AssignCause = { kind: 'launch'; requestId: string } | { kind: 'relocation'; from: string };
+
+/** Why an assignment is given back: someone asked (user or admin), or the expiry policy. */
+export type ReleaseCause = { kind: 'request'; requestId: string } | { kind: 'expiry'; reason: ExpiryReason };
+
 // ---- container actor ----
 
 export interface ContainerInput {
@@ -25,8 +33,8 @@ export interface ContainerInput {
 }
 
 export type ContainerEvent =
-  | { type: 'slot.assign'; requestId: string; assignment: Assignment; relocatedFrom?: string | null }
-  | { type: 'slot.release'; requestId: string }
+  | { type: 'slot.assign'; cause: AssignCause; assignment: Assignment }
+  | { type: 'slot.release'; cause: ReleaseCause }
   | { type: 'slot.relinquish' }
   | { type: 'slot.recreate' }
   | { type: 'slot.retire' }
@@ -37,9 +45,12 @@ export type ContainerEvent =
 /** Events this actor sends to its parent. */
 export type SlotReport =
   | { type: 'slot.changed'; name: string; state: SlotState; phase: string; containerId: string | null; assignment: Assignment | null; error: string | null }
-  | { type: 'slot.assigned'; name: string; requestId: string; assignment: Assignment; relocatedFrom: string | null }
-  | { type: 'slot.assignFailed'; name: string; requestId: string; error: string }
-  | { type: 'slot.released'; name: string; requestId: string; assignment: Assignment }
+  | { type: 'slot.assigned'; name: string; cause: AssignCause; assignment: Assignment }
+  /** `refused`: the slot was not free when asked, nothing was written; another slot may take it. */
+  | { type: 'slot.assignFailed'; name: string; cause: AssignCause; assignment: Assignment; error: string; refused: boolean }
+  | { type: 'slot.released'; name: string; cause: ReleaseCause; assignment: Assignment }
+  /** The assignment is still held; the actor is back where it was before the release. */
+  | { type: 'slot.releaseFailed'; name: string; cause: ReleaseCause; error: string }
   | { type: 'slot.lost'; name: string; assignment: Assignment; attempts: number; error: string | null }
   | { type: 'slot.recovered'; name: string; assignment: Assignment; containerId: string; faultAt: number; finishedAt: number; attempts: number }
   | { type: 'slot.retired'; name: string; generation: number };
@@ -103,5 +114,6 @@ export type PoolEmitted =
   | { type: 'monitor.changed'; paused: boolean; intervalMs: number }
   | { type: 'assignment.expiring'; name: string; assignment: Assignment; reason: ExpiryReason; deadline: number }
   | { type: 'assignment.expired'; name: string; assignment: Assignment; reason: ExpiryReason }
+  | { type: 'assignment.expiryFailed'; name: string; reason: ExpiryReason; message: string }
   | { type: 'pool.scaled'; added: string[]; retired: string[] };
 

@@ -9,6 +9,7 @@ import type {
   SlotView,
   TypeRange,
 } from './types.ts';
+import type { AssignCause } from './events.ts';
 import { SLOT_STATES } from './types.ts';
 
 export const slotName = (type: string, index: number, port: number) => `pool_${type}_${index}_${port}`;
@@ -28,8 +29,9 @@ export function buildSlots(sizes: Record<string, number>, ranges: Record<string,
   });
 }
 
+/** A slot the pool has promised to an assignment until the slot answers. */
 export interface Reservation {
-  requestId: string;
+  cause: AssignCause;
   userId: number;
 }
 

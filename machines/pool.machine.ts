@@ -7,7 +7,7 @@
  */
 import { assign, emit, enqueueActions, fromPromise, setup } from 'xstate';
 import { containerMachine } from './container.machine.ts';
-import type { ContainerEvent, ContainerInput, PoolEmitted, PoolEvent, PoolInput, SweepResult } from './events.ts';
+import type { AssignCause, ContainerEvent, ContainerInput, PoolEmitted, PoolEvent, PoolInput, SweepResult } from './events.ts';
 import { chooseSlot, diffSweep, planResize, type Reservation } from './pool.logic.ts';
 import { planExpiry, planRefill, type ElasticPolicy, type ExpiryPolicy } from './pool.policy.ts';
 import { capacityOf, nodesOf, onStayingNodes, planNodeLoss, planNodeResize, type Nodes } from './pool.nodes.ts';
@@ -37,30 +37,9 @@ export interface PoolContext {
   nodes: Nodes;
 }
 
-const MOVE_PREFIX = 'move:';
-
-const moving = (reserved: Record<string, Reservation>) => (name: string) => Object.values(reserved).some((r) => r.requestId === MOVE_PREFIX + name);
-
-interface MoveEnqueue {
-  sendTo(to: string, event: { type: 'slot.assign'; requestId: string; assignment: Assignment; relocatedFrom: string }): void;
-  emit(event: PoolEmitted): void;
-}
-
-/**
- * Move the assignment of slot `from` to a free slot of its type (on a node that is not leaving),
- * reserving it in `reserved` at once. Returns false, and tells the holder's side, when none is free.
- */
-function moveAssignment(enqueue: MoveEnqueue, context: PoolContext, reserved: Record<string, Reservation>, from: SlotView, assignment: Assignment, why: string): boolean {
-  const choice = chooseSlot(onStayingNodes(context.slots, context.nodes), reserved, { type: from.type, userId: -1 }, context.ranges, 0);
-  if (!choice.ok) {
-    enqueue.emit({ type: 'assignment.stranded', name: from.name, assignment, message: `${why}; no free ${from.type} container to move to, still retrying` });
-    return false;
-  }
-  const requestId = MOVE_PREFIX + from.name;
-  reserved[choice.slot.name] = { requestId, userId: assignment.userId };
-  enqueue.sendTo(choice.slot.name, { type: 'slot.assign', requestId, assignment, relocatedFrom: from.name });
-  return true;
-}
+/** Whether an assignment is being moved away from slot `name`. */
+const moving = (reserved: Record<string, Reservation>) => (name: string) =>
+  Object.values(reserved).some((r) => r.cause.kind === 'relocation' && r.cause.from === name);
 
 interface SpawnEnqueue {
   spawnChild(src: 'container', options: { id: string; input: ContainerInput }): void;
@@ -130,6 +109,36 @@ function resizePlan(context: PoolContext, type: string, size: number) {
   return onCluster(context)
     ? planNodeResize(context.slots, context.reserved, type, size, context.nodes)
     : planResize(context.slots, context.reserved, type, size, context.ranges[type]!);
+}
+
+/** Hand a launch to the lowest free slot of its type, or answer it with the refusal. */
+function offerLaunch(enqueue: PoolEnqueue, context: PoolContext, kind: string, requestId: string, assignment: Assignment) {
+  const choice = chooseSlot(context.slots, context.reserved, { type: kind, userId: assignment.userId }, context.ranges, context.perUserLimit);
+  if (!choice.ok) {
+    enqueue.emit({ type: 'launch.done', requestId, ok: false, refusal: choice.refusal, message: choice.message });
+    return;
+  }
+  const cause: AssignCause = { kind: 'launch', requestId };
+  enqueue.assign({ reserved: ({ context: now }) => ({ ...now.reserved, [choice.slot.name]: { cause, userId: assignment.userId } }) });
+  enqueue.sendTo(choice.slot.name, { type: 'slot.assign', cause, assignment });
+}
+
+/**
+ * Move the assignment of slot `from` to a free slot of its type (on a node that is not leaving).
+ * `reserved` is the action's working copy: several moves decided in one action never pick the
+ * same slot. Tells the holder's side when no slot is free.
+ */
+function offerRelocation(enqueue: PoolEnqueue, context: PoolContext, reserved: Record<string, Reservation>, from: string, assignment: Assignment, why: string) {
+  const type = context.slots[from]?.type;
+  const choice = type ? chooseSlot(onStayingNodes(context.slots, context.nodes), reserved, { type, userId: -1 }, context.ranges, 0) : null;
+  if (!choice?.ok) {
+    enqueue.emit({ type: 'assignment.stranded', name: from, assignment, message: `${why}; no free ${type} container to move to, still retrying` });
+    return;
+  }
+  const reservation: Reservation = { cause: { kind: 'relocation', from }, userId: assignment.userId };
+  reserved[choice.slot.name] = reservation;
+  enqueue.assign({ reserved: ({ context: now }) => ({ ...now.reserved, [choice.slot.name]: reservation }) });
+  enqueue.sendTo(choice.slot.name, { type: 'slot.assign', cause: reservation.cause, assignment });
 }
 
 /** New, empty slots: views in the map first, then their actors. */
@@ -208,9 +217,8 @@ export const poolMachine = setup({
       const reserved = { ...context.reserved };
       for (const name of loss.move) {
         const from = context.slots[name]!;
-        moveAssignment(enqueue, context, reserved, from, from.assignment!, `node ${from.node} is down`);
+        offerRelocation(enqueue, context, reserved, name, from.assignment!, `node ${from.node} is down`);
       }
-      if (loss.move.length) enqueue.assign({ reserved });
       retireSlots(enqueue, context, loss.retire);
       const after: PoolContext = {
         ...context,
@@ -248,37 +256,34 @@ export const poolMachine = setup({
       on: {
         'pool.launch': {
           actions: enqueueActions(({ context, event, enqueue }) => {
-            const choice = chooseSlot(context.slots, context.reserved, { type: event.kind, userId: event.userId }, context.ranges, context.perUserLimit);
-            if (!choice.ok) {
-              enqueue.emit({ type: 'launch.done', requestId: event.requestId, ok: false, refusal: choice.refusal, message: choice.message });
-              return;
-            }
             const assignment: Assignment = { id: 0, userId: event.userId, username: event.username, createdAt: event.at };
-            enqueue.assign({ reserved: { ...context.reserved, [choice.slot.name]: { requestId: event.requestId, userId: event.userId } } });
-            enqueue.sendTo(choice.slot.name, { type: 'slot.assign', requestId: event.requestId, assignment });
+            offerLaunch(enqueue, context, event.kind, event.requestId, assignment);
           }),
         },
         'slot.assigned': {
           actions: enqueueActions(({ context, event, enqueue }) => {
             const { [event.name]: _done, ...reserved } = context.reserved;
+            const cause = event.cause;
             const previous = context.slots[event.name];
             if (!previous) {
               enqueue.assign({ reserved });
-              if (!event.relocatedFrom) {
-                enqueue.emit({ type: 'launch.done', requestId: event.requestId, ok: false, refusal: 'error', message: `${event.name} left the pool while it was being handed out` });
+              if (cause.kind === 'launch') {
+                enqueue.emit({ type: 'launch.done', requestId: cause.requestId, ok: false, refusal: 'error', message: `${event.name} left the pool while it was being handed out` });
               }
               return;
             }
             const slot: SlotView = { ...previous, state: 'assigned', phase: 'serving', assignment: event.assignment };
             const slots = { ...context.slots, [event.name]: slot };
-            const relocatedFrom = event.relocatedFrom ? slots[event.relocatedFrom] : undefined;
-            if (relocatedFrom) slots[relocatedFrom.name] = { ...relocatedFrom, assignment: null };
+            if (cause.kind === 'relocation') {
+              const from = slots[cause.from];
+              if (from) slots[cause.from] = { ...from, assignment: null };
+            }
             enqueue.assign({ reserved, slots });
-            if (event.relocatedFrom) {
-              enqueue.sendTo(event.relocatedFrom, { type: 'slot.relinquish' });
-              enqueue.emit({ type: 'assignment.moved', from: event.relocatedFrom, to: event.name, assignment: event.assignment });
+            if (cause.kind === 'relocation') {
+              enqueue.sendTo(cause.from, { type: 'slot.relinquish' });
+              enqueue.emit({ type: 'assignment.moved', from: cause.from, to: event.name, assignment: event.assignment });
             } else {
-              enqueue.emit({ type: 'launch.done', requestId: event.requestId, ok: true, slot, assignment: event.assignment });
+              enqueue.emit({ type: 'launch.done', requestId: cause.requestId, ok: true, slot, assignment: event.assignment });
             }
             enqueue({ type: 'refill', params: { retire: false } });
             enqueue({ type: 'followNodes' });
@@ -295,27 +300,30 @@ export const poolMachine = setup({
         'slot.assignFailed': {
           actions: enqueueActions(({ context, event, enqueue }) => {
             const { [event.name]: _failed, ...reserved } = context.reserved;
+            const next = { ...context, reserved };
             enqueue.assign({ reserved });
+            const cause = event.cause;
+            const type = context.slots[event.name]?.type ?? '';
+            // Refused: the slot was not free after all (its news was still on the way); try another.
+            if (cause.kind === 'launch' && event.refused) return offerLaunch(enqueue, next, type, cause.requestId, event.assignment);
+            if (cause.kind === 'relocation' && event.refused) return offerRelocation(enqueue, next, { ...reserved }, cause.from, event.assignment, `${cause.from} could not be rebuilt`);
             const message = `could not hand out ${event.name}: ${event.error}`;
-            if (event.requestId.startsWith(MOVE_PREFIX)) {
-              const from = event.requestId.slice(MOVE_PREFIX.length);
-              const assignment = context.slots[from]?.assignment;
-              if (assignment) enqueue.emit({ type: 'assignment.stranded', name: from, assignment, message });
-            } else if (context.slots[event.name]?.state === 'assigned') {
-              enqueue.emit({ type: 'release.done', requestId: event.requestId, ok: false, message });
-            } else {
-              enqueue.emit({ type: 'launch.done', requestId: event.requestId, ok: false, refusal: 'error', message });
-            }
+            if (cause.kind === 'launch') enqueue.emit({ type: 'launch.done', requestId: cause.requestId, ok: false, refusal: 'error', message });
+            else enqueue.emit({ type: 'assignment.stranded', name: cause.from, assignment: event.assignment, message });
           }),
         },
         'pool.release': {
           actions: enqueueActions(({ context, event, enqueue }) => {
             const slot = context.slots[event.name];
+            const refuse = (message: string) => enqueue.emit({ type: 'release.done', requestId: event.requestId, ok: false, message });
             if (!slot || slot.assignment?.id !== event.assignmentId || context.reserved[event.name]) {
-              enqueue.emit({ type: 'release.done', requestId: event.requestId, ok: false, message: 'that container is not assigned to this assignment any more' });
-              return;
+              return refuse('that container is not assigned to this assignment any more');
             }
-            enqueue.sendTo(event.name, { type: 'slot.release', requestId: event.requestId });
+            if (slot.phase === 'releasing') return refuse(`${slot.name} is already being released`);
+            if (moving(context.reserved)(slot.name)) {
+              return refuse(`${slot.name} is being moved to another container; try again shortly`);
+            }
+            enqueue.sendTo(event.name, { type: 'slot.release', cause: { kind: 'request', requestId: event.requestId } });
           }),
         },
         'slot.released': {
@@ -325,7 +333,13 @@ export const poolMachine = setup({
             const { [event.assignment.id]: _warned, ...warned } = context.warned;
             const slots = previous ? { ...context.slots, [event.name]: { ...previous, state: 'stopped', phase: 'recreating', assignment: null } satisfies SlotView } : context.slots;
             enqueue.assign({ slots, activity, warned });
-            enqueue.emit({ type: 'release.done', requestId: event.requestId, ok: true, assignment: event.assignment });
+            if (event.cause.kind === 'request') enqueue.emit({ type: 'release.done', requestId: event.cause.requestId, ok: true, assignment: event.assignment });
+          }),
+        },
+        'slot.releaseFailed': {
+          actions: enqueueActions(({ event, enqueue }) => {
+            if (event.cause.kind === 'request') enqueue.emit({ type: 'release.done', requestId: event.cause.requestId, ok: false, message: event.error });
+            else enqueue.emit({ type: 'assignment.expiryFailed', name: event.name, reason: event.cause.reason, message: event.error });
           }),
         },
         'slot.changed': {
@@ -363,10 +377,7 @@ export const poolMachine = setup({
             const from = context.slots[event.name];
             // Already moved, or a move from it is under way: never hand one assignment out twice.
             if (!from || from.assignment?.id !== event.assignment.id || moving(context.reserved)(event.name)) return;
-            const reserved = { ...context.reserved };
-            if (moveAssignment(enqueue, context, reserved, from, event.assignment, `${event.name} could not be rebuilt after ${event.attempts} attempts (${event.error})`)) {
-              enqueue.assign({ reserved });
-            }
+            offerRelocation(enqueue, context, { ...context.reserved }, event.name, event.assignment, `${event.name} could not be rebuilt after ${event.attempts} attempts (${event.error})`);
           }),
         },
         'pool.resize': {
@@ -521,7 +532,7 @@ export const poolMachine = setup({
                 }
                 const due = planExpiry(context.slots, context.activity, context.warned, context.expiry, result.finishedAt);
                 for (const notice of due.expire) {
-                  enqueue.sendTo(notice.name, { type: 'slot.release', requestId: `expire:${notice.assignment.id}` });
+                  enqueue.sendTo(notice.name, { type: 'slot.release', cause: { kind: 'expiry', reason: notice.reason } });
                   enqueue.emit({ type: 'assignment.expired', name: notice.name, assignment: notice.assignment, reason: notice.reason });
                 }
                 if (due.warn.length) {

@@ -17,16 +17,16 @@ test('When a slot is reserved, then the next launch gets the next free slot', (t
   const slots = views();
   const first = chooseSlot(slots, {}, { type: 'nginx', userId: 1 }, ranges, 3);
   t.true(first.ok && first.slot.name === 'pool_nginx_0_8000');
-  const second = chooseSlot(slots, { pool_nginx_0_8000: { requestId: 'r1', userId: 1 } }, { type: 'nginx', userId: 2 }, ranges, 3);
+  const second = chooseSlot(slots, { pool_nginx_0_8000: { cause: { kind: 'launch', requestId: 'r1' }, userId: 1 } }, { type: 'nginx', userId: 2 }, ranges, 3);
   t.true(second.ok && second.slot.name === 'pool_nginx_1_8001');
 });
 
 test('When the user holds the limit, or nothing is free, or the type is unknown, then the refusal says which', (t) => {
   const slots = views();
   slots.pool_nginx_0_8000 = { ...slots.pool_nginx_0_8000, state: 'assigned', assignment: { id: 1, userId: 1, username: 'a', createdAt: 0 } };
-  const limited = chooseSlot(slots, { pool_nginx_1_8001: { requestId: 'x', userId: 1 } }, { type: 'nginx', userId: 1 }, ranges, 2);
+  const limited = chooseSlot(slots, { pool_nginx_1_8001: { cause: { kind: 'launch', requestId: 'x' }, userId: 1 } }, { type: 'nginx', userId: 1 }, ranges, 2);
   t.like(limited, { ok: false, refusal: 'limit' });
-  const none = chooseSlot(slots, { pool_nginx_1_8001: { requestId: 'x', userId: 1 }, pool_nginx_2_8002: { requestId: 'y', userId: 3 } }, { type: 'nginx', userId: 2 }, ranges, 5);
+  const none = chooseSlot(slots, { pool_nginx_1_8001: { cause: { kind: 'launch', requestId: 'x' }, userId: 1 }, pool_nginx_2_8002: { cause: { kind: 'launch', requestId: 'y' }, userId: 3 } }, { type: 'nginx', userId: 2 }, ranges, 5);
   t.like(none, { ok: false, refusal: 'none-free' });
   t.like(chooseSlot(slots, {}, { type: 'php', userId: 2 }, ranges, 5), { ok: false, refusal: 'unknown-type' });
 });
@@ -83,7 +83,7 @@ test('When slots of a type are retiring, then a grow does not reuse their indexe
   slots.pool_nginx_2_8002 = { ...slots.pool_nginx_2_8002, state: 'stopped', phase: 'retiring' };
   slots.pool_nginx_3_8003 = { ...slots.pool_nginx_3_8003, state: 'stopped', phase: 'retiring' };
   t.deepEqual(planResize(slots, {}, 'nginx', 4, ranges.nginx).add.map((s) => s.name), ['pool_nginx_4_8004', 'pool_nginx_5_8005']);
-  const shrink = planResize(slots, { pool_nginx_1_8001: { requestId: 'r', userId: 1 } }, 'nginx', 0, ranges.nginx);
+  const shrink = planResize(slots, { pool_nginx_1_8001: { cause: { kind: 'launch', requestId: 'r' }, userId: 1 } }, 'nginx', 0, ranges.nginx);
   t.deepEqual(shrink.retire, ['pool_nginx_0_8000']);
   t.is(shrink.kept, 1);
 });

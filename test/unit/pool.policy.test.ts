@@ -33,7 +33,7 @@ test('When the maximum lifetime comes before the idle deadline, then it is the r
 test('When an elastic type runs low on warm containers, then slots are added up to its maximum, and surplus is retired later', (t) => {
   const slots = views(2);
   slots.pool_nginx_0_8000 = { ...slots.pool_nginx_0_8000, state: 'assigned', phase: 'serving', assignment: held(1, 0) };
-  const plan = planRefill(slots, { pool_nginx_1_8001: { requestId: 'r', userId: 2 } }, { nginx: { minWarm: 2, max: 3 } }, { nginx: 2 }, ranges);
+  const plan = planRefill(slots, { pool_nginx_1_8001: { cause: { kind: 'launch', requestId: 'r' }, userId: 2 } }, { nginx: { minWarm: 2, max: 3 } }, { nginx: 2 }, ranges);
   t.deepEqual(plan.add.map((s) => s.name), ['pool_nginx_2_8002'], 'capped by max');
   const calm = views(4);
   t.deepEqual(planRefill(calm, {}, { nginx: { minWarm: 1, max: 6 } }, { nginx: 2 }, ranges).retire, ['pool_nginx_3_8003', 'pool_nginx_2_8002']);

@@ -70,3 +70,50 @@ test('When a slot kept for its holder by a shrink is released, then it is retire
   t.is(h.engine.containers.size, 0, 'no container is left');
   await h.runtime.stop();
 });
+
+test('When releasing a failed slot fails to be stored, then the release is answered as a failed release and the slot goes on recovering', async (t) => {
+  const h = await harness({ POOLDECK_POOL: 'nginx=1' });
+  const { slot, assignment } = await h.runtime.launch(ann, 'nginx');
+  h.engine.failRuns = 1_000;
+  h.engine.kill(slot.name);
+  await until(h.runtime, () => h.runtime.slots()[0]!.state === 'failed');
+  await h.quiet();
+  const releaseAssignment = h.store.releaseAssignment;
+  h.store.releaseAssignment = async () => {
+    throw new Error('database is locked');
+  };
+  const error = await t.throwsAsync(h.runtime.release(assignment.id));
+  t.like(error, { status: 409 });
+  t.regex(error!.message, /could not release pool_nginx_0_8000: database is locked/);
+  t.notRegex(error!.message, /hand out/);
+  await h.quiet();
+  const after = h.runtime.slotOfAssignment(assignment.id);
+  t.is(after?.state, 'failed', 'still failed (being rebuilt), not serving a dead container');
+  h.store.releaseAssignment = releaseAssignment;
+  h.engine.failRuns = 0;
+  await h.tick(60_000);
+  await until(h.runtime, () => h.runtime.slotOfAssignment(assignment.id)?.state === 'assigned');
+  t.true(h.engine.byName(slot.name)?.running);
+  await h.runtime.release(assignment.id);
+  await h.runtime.stop();
+});
+
+test('When a launch picks a slot whose container just died, then the launch is answered (by another slot or a refusal), never left waiting', async (t) => {
+  const h = await harness({ POOLDECK_POOL: 'nginx=2' });
+  const first = h.engine.byName('pool_nginx_0_8000')!;
+  h.engine.kill(first.name, true);
+  let launched: ReturnType<typeof h.runtime.launch> | undefined;
+  let answered = false;
+  // Both arrive while the pool is busy: the launch is decided before the slot's news of the death.
+  const sub = h.runtime.actor.on('monitor.changed', () => {
+    sub.unsubscribe();
+    h.runtime.actor.send({ type: 'docker.event', action: 'die', containerId: first.id, name: first.name, at: Date.now() });
+    launched = h.runtime.launch(ann, 'nginx');
+    void launched.finally(() => (answered = true));
+  });
+  h.runtime.setHealthInterval(30);
+  await h.quiet();
+  t.true(answered, 'the launch was answered');
+  t.is((await launched!).slot.name, 'pool_nginx_1_8001');
+  await h.runtime.stop();
+});
