@@ -16,7 +16,7 @@ import { LoginThrottle } from './login-throttle.ts';
 import { PasswordBusy, PasswordHasher } from './password-hasher.ts';
 import { RateBudget } from './rate-budget.ts';
 import { Registration } from './registration.ts';
-import { RequestError } from '../pool/pool-runtime.ts';
+import { RequestError } from '../http/request-error.ts';
 import { KeyError, fingerprintOf, parsePublicKey } from './ssh-keys.ts';
 import type { Db } from '../store/db.ts';
 import { AccountsStore, type UserRow } from '../store/accounts-store.ts';

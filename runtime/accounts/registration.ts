@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { REGISTRATION_MODES, type RegistrationMode } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { RequestError } from '../pool/pool-runtime.ts';
+import { RequestError } from '../http/request-error.ts';
 import type { Db } from '../store/db.ts';
 import { RegistrationStore, type InviteRow } from '../store/registration-store.ts';
 import { RateBudget } from './rate-budget.ts';

@@ -3,7 +3,7 @@
  * other session ends), see their sessions and end any of them, and delete the account (their
  * containers are released first). `removeAccount` is also what an admin's user deletion runs.
  */
-import { RequestError } from '../pool/pool-runtime.ts';
+import { RequestError } from '../http/request-error.ts';
 import type { Logger } from '../logger.ts';
 import { SessionsStore } from '../store/sessions-store.ts';
 import type { Db } from '../store/db.ts';

@@ -1,7 +1,7 @@
 /** GET /api/admin/audit: the audit log, newest first, with filters (admins only). */
 import { Router } from 'express';
 import { adminOf } from '../http/auth.ts';
-import { RequestError } from '../pool/pool-runtime.ts';
+import { RequestError } from '../http/request-error.ts';
 import type { AuditQuery } from '../store/audit-store.ts';
 import type { AuditLog } from './audit-log.ts';
 

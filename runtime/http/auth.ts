@@ -10,7 +10,7 @@
  */
 import type { CookieOptions, Request, RequestHandler, Response } from 'express';
 import { SECURE_SESSION_COOKIE, SESSION_COOKIE, SESSION_TTL_MS, type Accounts, type AuthUser, type Identity } from '../accounts/accounts.ts';
-import { RequestError } from '../pool/pool-runtime.ts';
+import { RequestError } from './request-error.ts';
 
 const identities = new WeakMap<Request, Identity>();
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);

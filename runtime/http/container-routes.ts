@@ -6,7 +6,8 @@
 import { Router, type Request } from 'express';
 import type { SlotView } from '../../machines/types.ts';
 import { typeSpec, type Config } from '../config.ts';
-import { RequestError, type PoolRuntime } from '../pool/pool-runtime.ts';
+import type { PoolRuntime } from '../pool/pool-runtime.ts';
+import { RequestError } from './request-error.ts';
 import type { PoolStore } from '../store/pool-store.ts';
 import { userOf } from './auth.ts';
 import type { SlotUploads } from './upload.ts';

@@ -6,9 +6,7 @@
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../logger.ts';
-import { RequestError } from '../pool/pool-runtime.ts';
-
-export { RequestError };
+import { RequestError } from './request-error.ts';
 
 const PARSER_ERRORS: Record<string, [number, string]> = {
   'entity.parse.failed': [400, 'the request body is not valid JSON'],

@@ -23,7 +23,7 @@ import type { Request } from 'express';
 import busboy from 'busboy';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { RequestError } from '../pool/pool-runtime.ts';
+import { RequestError } from './request-error.ts';
 import type { FileMirror } from '../pool/file-mirror.ts';
 import type { SlotFiles } from '../pool/slot-files.ts';
 import type { PoolStore } from '../store/pool-store.ts';

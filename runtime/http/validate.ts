@@ -1,6 +1,6 @@
 /** Small runtime validators for request bodies and path parameters; each failure is a 400 sentence. */
 import type { Request } from 'express';
-import { RequestError } from '../pool/pool-runtime.ts';
+import { RequestError } from './request-error.ts';
 
 export type Body = Record<string, unknown>;
 

@@ -7,7 +7,8 @@
 import type { Config } from '../config.ts';
 import type { ContainerEngine } from '../docker/engine.ts';
 import type { Logger } from '../logger.ts';
-import { RequestError, type PoolRuntime } from './pool-runtime.ts';
+import type { PoolRuntime } from './pool-runtime.ts';
+import { RequestError } from '../http/request-error.ts';
 import type { SlotFiles } from './slot-files.ts';
 
 export interface FileMirror {

@@ -111,22 +111,31 @@ export function providePoolMachine(deps: PoolDeps) {
   // Docker creates containers faster a few at a time than all at once (make bench: boot curve).
   const creating = limiter(config.createParallelism);
 
-  const recreateContainer = fromPromise<RecreateOutput, RecreateInput>(({ input }) => creating(async () => {
+  const recreateContainer = fromPromise<RecreateOutput, RecreateInput>(({ input, signal }) => creating(async () => {
     const { slot, containerId, assignment, reason } = input;
     const started = now();
     const type = requireTypeSpec(config, slot.type);
+    // The actor may leave its state while this runs (the slot was released or relinquished):
+    // then stop before the next side effect, so an abandoned rebuild writes nothing more.
+    const stillWanted = () => {
+      if (signal.aborted) throw new Error(`${slot.name}: rebuild abandoned`);
+    };
     if (containerId) await engine.remove(containerId);
+    stillWanted();
     if (reason === 'recover') await files.ensure(slot.name, slot.type, slot.hostPort);
     else {
       await files.reset(slot.name, slot.type, slot.hostPort);
       await store.setCustomFiles(slot.name, false);
     }
+    stillWanted();
     const id = await engine.run(runSpec(config, files, slot, copiesFiles));
     // A recovered holder's files must match exactly; a fresh slot only has its welcome page.
     await copyFiles(slot, id, reason === 'recover');
+    stillWanted();
     await deps.waitServing?.(slot, type.protocol);
+    stillWanted();
     if (assignment) await applyCredentials(slot, id, assignment);
-    await store.saveSlot({ spec: slot, image: type.image, containerPort: type.containerPort, containerId: id, status: assignment ? 'assigned' : 'available', phase: assignment ? 'serving' : 'ready' });
+    await store.saveSlot({ spec: slot, image: type.image, containerPort: type.containerPort, containerId: id });
     log.info('container.created', { slot: slot.name, reason, containerId: id.slice(0, 12), ms: now() - started });
     return { containerId: id, finishedAt: now() };
   }));

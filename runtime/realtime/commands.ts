@@ -7,7 +7,8 @@
 import type { Config } from '../config.ts';
 import { adminSlot, liveContainer, monitorView, sweepView } from '../http/views.ts';
 import type { Logger } from '../logger.ts';
-import { RequestError, type PoolRuntime } from '../pool/pool-runtime.ts';
+import type { PoolRuntime } from '../pool/pool-runtime.ts';
+import { RequestError } from '../http/request-error.ts';
 import { handle, type ClientEvent, type Handler, type HandlerOptions, type PayloadOf } from './handler.ts';
 import type { Inspector } from './inspector.ts';
 import type { RealtimeSocket, RealtimeUser } from './socket-types.ts';

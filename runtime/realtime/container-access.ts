@@ -16,7 +16,8 @@
 import type { SlotView } from '../../machines/types.ts';
 import type { ContainerConsole } from '../docker/console.ts';
 import type { Logger } from '../logger.ts';
-import { RequestError, type PoolRuntime } from '../pool/pool-runtime.ts';
+import type { PoolRuntime } from '../pool/pool-runtime.ts';
+import { RequestError } from '../http/request-error.ts';
 import { registerStreams } from './container-streams.ts';
 import type { HandlerOptions } from './handler.ts';
 import { Sessions, type AccessContext } from './sessions.ts';

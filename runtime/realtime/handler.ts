@@ -12,7 +12,7 @@
 import type { SlotView } from '../../machines/types.ts';
 import type { Ack, AckFn, ClientToServerEvents } from '../../shared/events.ts';
 import type { Logger } from '../logger.ts';
-import { RequestError } from '../pool/pool-runtime.ts';
+import { RequestError } from '../http/request-error.ts';
 import type { RealtimeSocket, RealtimeUser } from './socket-types.ts';
 import { InputError } from './validate.ts';
 

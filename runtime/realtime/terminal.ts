@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Shell } from '../docker/console.ts';
 import { SSH_LOGIN } from '../pool/pool-actors.ts';
-import { RequestError } from '../pool/pool-runtime.ts';
+import { RequestError } from '../http/request-error.ts';
 import { handle } from './handler.ts';
 import type { AccessContext, Session } from './sessions.ts';
 import type { RealtimeSocket } from './socket-types.ts';

@@ -2,7 +2,8 @@
  * What the pool remembers across restarts.
  *
  * Contract: one row per slot in `containers` (keyed by pool name + slot name) whose `status` is
- * one of the four top-level states; an assignment row lives from hand-out to release and is
+ * one of the four top-level states, written only through `setStatus` (by the runtime's status
+ * mirror; `saveSlot` writes a slot's identity and container id and leaves its state alone); an assignment row lives from hand-out to release and is
  * written before a hand-out is acknowledged; `events` is an append-only log of state changes,
  * recoveries and health sweeps. Every method is scoped to this store's pool name.
  */
@@ -15,8 +16,6 @@ export interface SlotRecord {
   image: string;
   containerPort: number;
   containerId: string | null;
-  status: SlotState;
-  phase: string;
 }
 
 export interface EventRecord {
@@ -100,12 +99,12 @@ export class SqlitePoolStore implements PoolStore {
     await this.db.run(`UPDATE containers SET container_id = NULL WHERE container_id = ? AND NOT (pool_name = ? AND name = ?)`, r.containerId, this.poolName, r.spec.name);
     await this.db.run(
       `INSERT INTO containers (container_id, name, image_name, image_type, pool_index, status, phase, host_port, container_port, pool_name)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       VALUES (?, ?, ?, ?, ?, 'stopped', 'starting', ?, ?, ?)
        ON CONFLICT (pool_name, name) DO UPDATE SET
-         container_id = excluded.container_id, image_name = excluded.image_name, status = excluded.status,
-         phase = excluded.phase, host_port = excluded.host_port, container_port = excluded.container_port,
+         container_id = excluded.container_id, image_name = excluded.image_name,
+         host_port = excluded.host_port, container_port = excluded.container_port,
          updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
-      r.containerId, r.spec.name, r.image, r.spec.type, r.spec.index, r.status, r.phase, r.spec.hostPort, r.containerPort, this.poolName,
+      r.containerId, r.spec.name, r.image, r.spec.type, r.spec.index, r.spec.hostPort, r.containerPort, this.poolName,
     );
   }
 
@@ -134,7 +133,7 @@ export class SqlitePoolStore implements PoolStore {
     );
     const id = result.lastID!;
     await this.db.run(
-      `UPDATE containers SET user_id = ?, assignment_id = ?, status = 'assigned', phase = 'serving' WHERE pool_name = ? AND name = ?`,
+      `UPDATE containers SET user_id = ?, assignment_id = ? WHERE pool_name = ? AND name = ?`,
       a.userId, id, this.poolName, slot.name,
     );
     return id;

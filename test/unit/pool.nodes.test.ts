@@ -68,12 +68,12 @@ test('When a node drains, then free slots leave at once and held ones stay until
   t.deepEqual(planNodeLoss(slots, {}, two('drain'), () => false), { move: [], retire: [] });
   const released = { ...slots, pool_nginx_1_9110: { ...slots.pool_nginx_1_9110!, state: 'available' as const, assignment: null } };
   t.deepEqual(planNodeLoss(released, {}, two('drain'), () => false).retire, ['pool_nginx_1_9110']);
-  t.deepEqual(planNodeLoss(released, { pool_nginx_1_9110: { requestId: 'r', userId: 1 } }, two('drain'), () => false).retire, [], 'not a reserved one');
+  t.deepEqual(planNodeLoss(released, { pool_nginx_1_9110: { cause: { kind: 'launch', requestId: 'r' }, userId: 1 } }, two('drain'), () => false).retire, [], 'not a reserved one');
 });
 
 test('When every node is ready and the pool is whole, then nothing is added; shrinking takes free slots from the top', (t) => {
   const slots = views(placeSlots('nginx', 4, [], two()));
   t.deepEqual(planNodeResize(slots, {}, 'nginx', 4, two()), { add: [], retire: [], kept: 0 });
   slots.pool_nginx_3_9111 = held(slots.pool_nginx_3_9111!, 1);
-  t.deepEqual(planNodeResize(slots, { pool_nginx_2_9101: { requestId: 'r', userId: 2 } }, 'nginx', 1, two()), { add: [], retire: ['pool_nginx_1_9110', 'pool_nginx_0_9100'], kept: 1 });
+  t.deepEqual(planNodeResize(slots, { pool_nginx_2_9101: { cause: { kind: 'launch', requestId: 'r' }, userId: 2 } }, 'nginx', 1, two()), { add: [], retire: ['pool_nginx_1_9110', 'pool_nginx_0_9100'], kept: 1 });
 });
