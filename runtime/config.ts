@@ -53,6 +53,8 @@ export interface Config {
   bind: string;
   publicHost: string;
   healthIntervalMs: number;
+  /** How often the monitor's history takes a sample (POOLDECK_HISTORY_SAMPLE seconds). */
+  historySampleMs: number;
   sizes: Record<string, number>;
   types: Record<string, ContainerTypeSpec>;
   perUserLimit: number;
@@ -280,6 +282,7 @@ export function loadConfig(processEnv: Env = process.env): Config {
     bind,
     publicHost: env.POOLDECK_PUBLIC_HOST || (isWildcard(bind) ? 'localhost' : bind),
     healthIntervalMs: int(env, 'POOLDECK_HEALTH_INTERVAL', 30, 1, 86_400) * 1000,
+    historySampleMs: int(env, 'POOLDECK_HISTORY_SAMPLE', 10, 1, 3600) * 1000,
     // On a Swarm the nodes' own port ranges bound the sizes; they are checked at start.
     sizes: parseSizes(env.POOLDECK_POOL ?? DEFAULT_SIZES, types, engine.kind === 'docker'),
     types,

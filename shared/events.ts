@@ -90,6 +90,30 @@ export interface MonitorView {
   lastSweep: SweepView | null;
 }
 
+// ---- history (the monitor's charts) ----
+
+/**
+ * The pool over one stretch of time: slot counts at its end, launches and recoveries during it.
+ * Fine samples cover a few seconds (`ms`); older ones are folded into 5-minute buckets, where
+ * `launchP99Ms` is the largest p99 of the bucket and `launchP50Ms` a launch-weighted mean.
+ */
+export interface HistorySample {
+  /** When the sample was taken (ms since the epoch); for a folded bucket, its start. */
+  at: number;
+  /** How long the sample covers. */
+  ms: number;
+  slots: PoolCounts;
+  /** Successful launches, and refused or failed ones. */
+  launches: number;
+  failedLaunches: number;
+  launchP50Ms: number | null;
+  launchP99Ms: number | null;
+  /** Assigned containers rebuilt in place, and how long they took. */
+  recoveries: number;
+  recoveryMeanMs: number | null;
+  recoveryMaxMs: number | null;
+}
+
 // ---- inspector ----
 
 /** A state machine's shape, built on the server from the machine definition. */
@@ -195,6 +219,8 @@ export interface ServerToClientEvents extends ConsoleServerEvents {
   'slot:removed': (payload: { name: string }) => void;
   'monitor:sweep': (sweep: SweepView) => void;
   'monitor:status': (status: MonitorView) => void;
+  /** Admins: one new sample of the pool's history, every few seconds (`GET /api/admin/history` has the past). */
+  'history:sample': (sample: HistorySample) => void;
   /** Admins who sent `inspect:subscribe`: actor changes, at most a few batches a second. */
   'inspect:event': (batch: InspectBatch) => void;
   /** The session behind this socket ended (logout, user deleted); the server disconnects next. */

@@ -178,6 +178,15 @@ export class DockerodeEngine implements ContainerEngine {
     }
   }
 
+  async stop(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop({ t: 3 });
+    } catch (error) {
+      if (statusOf(error) === 304) return;
+      throw new EngineError(id, `stop failed: ${describe(error)}`, statusOf(error));
+    }
+  }
+
   async remove(idOrName: string): Promise<void> {
     try {
       await this.docker.getContainer(idOrName).remove({ force: true, v: true });

@@ -7,6 +7,8 @@
  *   holding the same name is removed first, so a slot never has two containers. A container of
  *   anyone else holding the name is never removed: `run()` fails with a 409 EngineError.
  * - `remove()` is forced and idempotent: removing something already gone is not an error.
+ * - `stop()` stops a running container (SIGTERM, then SIGKILL after a few seconds); stopping one
+ *   already stopped is not an error. The pool learns of it through `watch()` like any death.
  * - `watch()` delivers die/stop/oom/destroy news of this pool's containers as it happens, and
  *   reconnects by itself when the engine restarts; it returns a function that stops watching.
  *   An `oom` alone is not news of a death (the OOM killer may take a child process and leave
@@ -63,6 +65,7 @@ export interface ContainerEngine {
   list(): Promise<ObservedContainer[]>;
   run(spec: RunSpec): Promise<string>;
   start(id: string): Promise<void>;
+  stop(id: string): Promise<void>;
   remove(idOrName: string): Promise<void>;
   exec(id: string, cmd: string[], stdin?: string): Promise<ExecResult>;
   watch(onEvent: (event: EngineEvent) => void, onState?: (connected: boolean, error?: string) => void): () => void;

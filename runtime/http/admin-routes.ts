@@ -149,6 +149,30 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log, sec
     res.json({ ok: true, name: slot.name, released: slot.assignment?.username ?? null });
   });
 
+  // Act on one slot through Docker; the slot's actor hears of it on Docker's event stream and
+  // does what it always does: a stopped container is started again, a removed one recreated
+  // (a held one in place, with its files).
+  const slotToAct = (name: string) => {
+    const slot = runtime.slots().find((s) => s.name === name);
+    if (!slot) throw new RequestError(404, 'no such container');
+    if (slot.state === 'stopped' || slot.state === 'failed' || !slot.containerId) throw new RequestError(409, `${slot.name} is busy (${slot.state}, ${slot.phase || 'no container'}); try again when it settles`);
+    return { slot, containerId: slot.containerId };
+  };
+
+  router.post('/slots/:name/restart', async (req, res) => {
+    const { slot, containerId } = slotToAct(req.params.name);
+    await engine.stop(containerId);
+    log.info('admin.restarted', { admin: adminOf(req).username, slot: slot.name, container: containerId.slice(0, 12) });
+    res.json({ ok: true, name: slot.name });
+  });
+
+  router.post('/slots/:name/recreate', async (req, res) => {
+    const { slot, containerId } = slotToAct(req.params.name);
+    await engine.remove(containerId);
+    log.info('admin.recreated', { admin: adminOf(req).username, slot: slot.name, container: containerId.slice(0, 12) });
+    res.json({ ok: true, name: slot.name });
+  });
+
   router.get('/monitor', async (_req, res) => {
     res.json({
       monitor: monitorView(runtime.monitor()),

@@ -31,6 +31,7 @@ import { apiNotFound, errorHandler } from './errors.ts';
 import { SlotUploads } from './upload.ts';
 import { fileMirror } from '../pool/file-mirror.ts';
 import { createMetrics, metricsRoutes } from './metrics.ts';
+  api.use('/admin/history', historyRoutes(history));
 import { SecurityStatus } from '../security/security-status.ts';
 import { containerHostGuard } from '../security/session-exposure.ts';
 import { contentSecurityPolicy } from './csp.ts';
@@ -64,6 +65,9 @@ export async function createHttpApp(deps: AppDeps): Promise<HttpApp> {
   const { config, runtime, store, files, engine, log, accounts } = deps;
   const uploads = new SlotUploads(config, files, store, log, fileMirror(runtime, engine, files, config, log));
   await uploads.init();
+
+  const history = new PoolHistory(runtime, new SqliteHistoryStore(deps.db, config.poolName), log, { sampleMs: config.historySampleMs });
+  history.start();
 
   const app = express();
   app.disable('x-powered-by');
@@ -102,6 +106,7 @@ export async function createHttpApp(deps: AppDeps): Promise<HttpApp> {
   api.use(accountRoutes(deps.self));
   api.use(containerRoutes({ config, runtime, store, uploads }));
   api.use('/admin', auditRoutes(deps.audit));
+  api.use('/admin/history', historyRoutes(history));
   api.use('/admin', adminRoutes({ config, runtime, store, engine, accounts, log, security: deps.security ?? new SecurityStatus(log) }));
   api.use(apiNotFound);
   app.use('/api', api);
@@ -135,8 +140,12 @@ export async function createHttpApp(deps: AppDeps): Promise<HttpApp> {
       server.keepAliveTimeout = 65_000;
       server.headersTimeout = 66_000;
       realtime = attachRealtime(server, { runtime, config, log, authenticate: accounts.authenticate, console: deps.console ?? null, ready: () => deps.state.ready });
+      const io = realtime.io;
+      history.on('sample', (sample) => io.to('admins').emit('history:sample', sample));
     },
     async close() {
+      history.stop();
+      history.removeAllListeners();
       await realtime?.close();
       realtime = null;
     },

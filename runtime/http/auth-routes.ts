@@ -38,6 +38,11 @@ export function authRoutes(accounts: Accounts, self: SelfService): Router {
     res.json({ ok: true });
   });
 
+  // The dashboard's first question: 200 with `user: null` for a visitor, so nobody sees an error for not being logged in yet.
+  router.get('/session', (req, res) => {
+    res.json({ user: identityOf(req)?.user ?? null });
+  });
+
   router.get('/me', (req, res) => {
     res.json({ user: userOf(req) });
   });

@@ -37,7 +37,7 @@ async function register(page: Page, username: string): Promise<void> {
 
 async function launch(page: Page, type: string): Promise<string> {
   const before = await page.locator('article.container-card').count();
-  await page.locator(`button[aria-label^="Launch ${type} ("]`).click();
+  await page.locator(`button[aria-label^="Launch ${type} "]`).click();
   await page.waitForFunction((n) => document.querySelectorAll('article.container-card').length > n, before);
   const card = page.locator('article.container-card').last();
   await card.locator('[data-status="assigned"]').waitFor();
@@ -81,20 +81,20 @@ test.serial('When a user registers, launches nginx and uploads index.html, then 
   t.is(await adminPage.locator('tr[data-slot]').count(), 3);
   const inspectorPage = await adminPage.context().newPage();
   inspectorPage.on('pageerror', (error) => pageErrors.push(`inspector: ${error.message}`));
-  await inspectorPage.goto(`${deck.url}/#/inspector`);
+  await inspectorPage.goto(`${deck.url}/inspector`);
   await inspectorPage.locator('button.actor[data-actor-name^="pool_nginx_"]').first().waitFor();
   t.is(await inspectorPage.locator('button.actor[data-actor-name^="pool_nginx_"]').count(), 3);
 
   userPage = await newPage();
   userName = `web${Date.now() % 1_000_000}`;
-  await userPage.goto(`${deck.url}/#/register`);
+  await userPage.goto(`${deck.url}/register`);
   await shot(userPage, 'register');
   await register(userPage, userName);
-  await userPage.locator('button[aria-label="Launch nginx (3 free)"]').waitFor();
+  await userPage.locator('button[aria-label="Launch nginx 3 free"]').waitFor();
   container = await launch(userPage, 'nginx');
-  await userPage.locator('button[aria-label="Launch nginx (2 free)"]').waitFor();
+  await userPage.locator('button[aria-label="Launch nginx 2 free"]').waitFor();
   const card = userPage.locator(`article[data-name="${container}"]`);
-  const url = (await card.getByRole('link').getAttribute('href'))!;
+  const url = (await card.locator('.access a').getAttribute('href'))!;
   t.regex(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
 
   // Live on the admin page: the slot's owner appears without a reload.
@@ -174,7 +174,7 @@ test.serial('When the container is killed from outside, then its card shows fail
   await userPage.locator('[role="status"]', { hasText: 'was rebuilt with your files' }).waitFor();
   await shot(userPage, 'dashboard-recovered');
   const card = userPage.locator(`article[data-name="${container}"]`);
-  const url = (await card.getByRole('link').getAttribute('href'))!;
+  const url = (await card.locator('.access a').getAttribute('href'))!;
   const page = await fetchText(url);
   t.regex(page.body, new RegExp(`Hello from ${userName}`));
 });
@@ -205,7 +205,7 @@ test.serial('When the admin changes the health interval and pauses and resumes t
 
   // The interval changed from a socket of another admin tab shows up here too.
   const other = await adminPage.context().newPage();
-  await other.goto(`${deck.url}/#/monitor`);
+  await other.goto(`${deck.url}/monitor`);
   await other.locator('[data-interval]', { hasText: /^7$/ }).waitFor();
   deck.runtime.setHealthInterval(9);
   await adminPage.locator('[data-interval]', { hasText: /^9$/ }).waitFor();
@@ -224,13 +224,13 @@ test.serial('When the admin grows the pool and reinitialises it, then the new co
   await adminPage.getByRole('status').filter({ hasText: 'nginx: 1 added' }).waitFor();
   await adminPage.waitForFunction(() => document.querySelectorAll('tr[data-slot]').length === 4);
   await adminPage.locator('tr[data-slot][data-state="available"]').nth(2).waitFor({ timeout: 60_000 });
-  await userPage.locator('button[aria-label="Launch nginx (3 free)"]').waitFor({ timeout: 60_000 });
+  await userPage.locator('button[aria-label="Launch nginx 3 free"]').waitFor({ timeout: 60_000 });
 
   await adminPage.getByRole('button', { name: 'Reinitialise pool' }).click();
   await adminPage.getByRole('button', { name: 'Yes, reinitialise' }).click();
   await adminPage.getByRole('status').filter({ hasText: /^Reinitialising 3 free containers; 1 in use/ }).waitFor();
   t.is(await userPage.locator(`article[data-name="${container}"] [data-status]`).textContent(), 'assigned', 'the container in use is left alone');
-  await userPage.locator('button[aria-label="Launch nginx (3 free)"]').waitFor({ timeout: 60_000 });
+  await userPage.locator('button[aria-label="Launch nginx 3 free"]').waitFor({ timeout: 60_000 });
   await adminPage.waitForFunction(() => document.querySelectorAll('tr[data-slot][data-state="available"]').length === 3, undefined, { timeout: 60_000 });
   await shot(adminPage, 'admin-resized');
 });
@@ -248,8 +248,8 @@ test.serial("When a second user launches a container, then neither user's page e
   })()`);
   const theirs = await launch(other, 'nginx');
   t.not(theirs, container);
-  await other.locator('button[aria-label="Launch nginx (2 free)"]').waitFor();
-  await userPage.locator('button[aria-label="Launch nginx (2 free)"]').waitFor();
+  await other.locator('button[aria-label="Launch nginx 2 free"]').waitFor();
+  await userPage.locator('button[aria-label="Launch nginx 2 free"]').waitFor();
   await docker('kill', theirs);
   await other.locator(`article[data-name="${theirs}"] [data-status="failed"], article[data-name="${theirs}"] [data-status="assigned"]`).first().waitFor();
   await other.locator(`article[data-name="${theirs}"] [data-status="assigned"]`).waitFor({ timeout: 60_000 });
@@ -272,6 +272,7 @@ test.serial("When a second user launches a container, then neither user's page e
   await adminPage.getByRole('button', { name: 'Yes, release' }).click();
   await adminPage.locator(`tr[data-slot="${theirs}"] td.owner`, { hasText: '—' }).waitFor();
   await other.locator(`article[data-name="${theirs}"]`).waitFor({ state: 'detached' });
+  await adminPage.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Users' }).click();
   await adminPage.getByRole('button', { name: 'Refresh users' }).click();
   await adminPage.getByRole('button', { name: `Delete user ${otherName}` }).click();
   await adminPage.getByRole('button', { name: 'Yes, delete' }).click();
@@ -304,7 +305,7 @@ test.serial('When an admin uses a phone, then every page fits the screen without
   await phone.getByRole('heading', { name: 'My containers' }).waitFor();
   const pages: Array<[string, string]> = [['/', 'My containers'], ['/admin', 'Pool by type'], ['/monitor', 'Health-check log'], ['/inspector', 'Inspector']];
   for (const [route, heading] of pages) {
-    await phone.goto(`${deck.url}/#${route}`);
+    await phone.goto(`${deck.url}${route}`);
     await phone.getByRole('heading', { name: heading }).first().waitFor();
     if (route === '/inspector') await phone.locator('figure.machine').waitFor();
     const overflow = (await phone.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;

@@ -47,7 +47,7 @@ test.after.always(async () => {
 
 async function logIn(user: Client): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await page.goto(`${deck.url}/#/login`);
+  await page.goto(`${deck.url}/login`);
   await page.fill('input[name="username"]', user.name);
   await page.fill('input[name="password"]', PASSWORD);
   await page.click('button[type="submit"]');
@@ -162,6 +162,12 @@ test.serial('When the user shows the logs and stats of their container, then the
   await page.waitForSelector(`${card} [data-stat="memory"]`, { timeout: 10_000 });
   t.regex(await page.locator(`${card} [data-stat="memory"]`).innerText(), /^[\d.]+ (B|KB|MB)\s+of 256\.0 MB/);
   t.regex(await page.locator(`${card} [data-stat="cpu"]`).innerText(), /^[\d.]+ %\s+of 0\.5 cores/);
+  // CPU and memory as small time series: each reading becomes a point of both charts.
+  const points = (chart: string) => page.locator(`${card} [data-chart="${chart}-${container.id}"]`).getAttribute('data-points').then(Number);
+  await page.waitForFunction((sel) => Number(document.querySelector(sel)?.getAttribute('data-points')) >= 3, `${card} [data-chart="memory-${container.id}"]`, { timeout: 15_000 });
+  t.true((await points('cpu')) >= 3);
+  t.true((await points('memory')) >= 3);
+  t.true(await page.locator(`${card} [data-chart="memory-${container.id}"] canvas`).isVisible());
   await page.screenshot({ path: path.join(shots, 'stats.png') });
   await page.close();
   await user.del(`/api/containers/${container.id}`);

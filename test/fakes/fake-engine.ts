@@ -88,6 +88,16 @@ export class FakeEngine implements ContainerEngine {
     c.running = true;
   }
 
+  /** Stops the container and tells watchers it died, as Docker's event stream does. */
+  async stop(id: string) {
+    this.calls.push({ op: 'stop', target: id });
+    const c = this.containers.get(id);
+    if (!c) throw Object.assign(new Error(`${id}: no such container`), { statusCode: 404 });
+    if (!c.running) return;
+    c.running = false;
+    for (const l of this.listeners) l({ action: 'die', containerId: id, name: c.name, at: Date.now() });
+  }
+
   async remove(idOrName: string) {
     this.calls.push({ op: 'remove', target: idOrName });
     for (const c of this.containers.values()) if (c.id === idOrName || c.name === idOrName) this.containers.delete(c.id);

@@ -101,6 +101,23 @@ test('When a session logs out, then its cookie no longer works', async (t) => {
   t.regex(me.body.error, /log in again/);
 });
 
+test('When the dashboard asks who is signed in, then visitors and stale cookies get 200 with user null, and a session its user', async (t) => {
+  const visitor = await anon().get('/api/session');
+  t.is(visitor.status, 200);
+  t.deepEqual(visitor.body, { user: null });
+  const client = await newUser(deck, 'probe');
+  const signedIn = await client.get('/api/session');
+  t.is(signedIn.status, 200);
+  t.is(signedIn.body.user.username, client.name);
+  const cookie = client.cookie;
+  await client.post('/api/auth/logout');
+  const stale = new Client(deck.url);
+  stale.cookie = cookie;
+  const after = await stale.get('/api/session');
+  t.is(after.status, 200);
+  t.deepEqual(after.body, { user: null });
+});
+
 test('When a cookie-authenticated change comes without a matching Origin or Referer, then it is refused 403; tokens are exempt', async (t) => {
   const client = await newUser(deck, 'csrf');
   const cookie = client.cookie!;
@@ -243,8 +260,11 @@ test('When the built UI exists, then its files are served and other non-API path
   const root = await fetch(`${deck.url}/`);
   t.is(root.status, 200);
   t.regex(await root.text(), /Pooldeck UI/);
-  const deep = await fetch(`${deck.url}/containers/42`);
-  t.regex(await deep.text(), /Pooldeck UI/);
+  for (const route of ['/containers/42', '/register', '/admin/users', '/inspector/pool_nginx_0_8000', '/monitor']) {
+    const deep = await fetch(`${deck.url}${route}`);
+    t.is(deep.status, 200, route);
+    t.regex(await deep.text(), /Pooldeck UI/, route);
+  }
   const asset = await fetch(`${deck.url}/assets/app-1234.js`);
   t.is(await asset.text(), 'console.log(1)');
   t.regex(asset.headers.get('cache-control')!, /immutable/);

@@ -51,7 +51,7 @@ export class BrowserSession {
 
 /** Fill the real registration form and wait for the dashboard. */
 export async function registerInPage(page: Page, baseUrl: string, username: string, password = PASSWORD): Promise<void> {
-  await page.goto(`${baseUrl}/#/register`);
+  await page.goto(`${baseUrl}/register`);
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Email').fill(`${username}@example.test`);
   await page.getByLabel('Password').fill(password);

@@ -10,6 +10,7 @@ import {
   type AckFn,
   type AdminSlot,
   type ClientToServerEvents,
+  type HistorySample,
   type LiveContainer,
   type PoolCounts,
   type ServerToClientEvents,
@@ -129,6 +130,8 @@ const seg = encodeURIComponent;
 
 export const http = {
   me: () => call<{ user: User }>('GET', '/api/me').then((r) => r.user),
+  /** Who this browser is signed in as; null for a visitor (never an error status). */
+  session: () => call<{ user: User | null }>('GET', '/api/session').then((r) => r.user),
   login: (username: string, password: string) => call<{ user: User }>('POST', '/api/auth/login', { username, password }).then((r) => r.user),
   register: (username: string, email: string, password: string, invite?: string) =>
     call<{ user: User }>('POST', '/api/auth/register', { username, email, password, ...(invite ? { invite } : {}) }).then((r) => r.user),
@@ -162,6 +165,7 @@ export const http = {
   pool: () => call<{ slots: AdminSlot[]; counts: PoolCounts; sizes: Record<string, number> }>('GET', '/api/admin/pool'),
   resize: (type: string, size: number) => call<{ result: { added: string[]; retired: string[]; kept: number; message?: string } }>('POST', '/api/admin/pool/resize', { type, size }).then((r) => r.result),
   addToPool: (type: string, count: number) => call<{ result: { added: string[] } }>('POST', '/api/admin/pool/add', { type, count }).then((r) => r.result),
+  history: (hours: number) => call<{ sampleMs: number; samples: HistorySample[] }>('GET', `/api/admin/history?hours=${hours}`),
   reinit: () => call<{ result: { recreated: string[]; skipped: string[] } }>('POST', '/api/admin/pool/reinit').then((r) => r.result),
   audit: (query: Record<string, string>) =>
     call<{ entries: AuditRow[]; next: number | null }>('GET', `/api/admin/audit?${new URLSearchParams(Object.entries(query).filter(([, v]) => v !== ''))}`),
@@ -171,6 +175,10 @@ export const http = {
   createInvite: (uses: number, hours: number, note: string) => call<{ invite: InviteRow & { code: string } }>('POST', '/api/admin/invites', { uses, hours, note }).then((r) => r.invite),
   deleteInvite: (id: number) => call<unknown>('DELETE', `/api/admin/invites/${id}`),
   adminRelease: (name: string) => call<{ name: string; user: string }>('DELETE', `/api/admin/containers/${seg(name)}`),
+  /** One slot: stop its container (the pool starts it again) / remove it (the pool recreates it) / take it out of the pool. */
+  restartSlot: (name: string) => call<{ name: string }>('POST', `/api/admin/slots/${seg(name)}/restart`),
+  recreateSlot: (name: string) => call<{ name: string }>('POST', `/api/admin/slots/${seg(name)}/recreate`),
+  removeSlot: (name: string) => call<{ name: string; released: string | null }>('DELETE', `/api/admin/slots/${seg(name)}`),
 };
 
 /**

@@ -1,9 +1,12 @@
 /**
- * Lays out a machine graph (shared/events.ts MachineGraph) as nested boxes: compound states
- * hold their children in wrapped rows, parallel regions sit side by side. Edges are drawn
- * between box borders. Pure: no DOM, so it runs the same everywhere.
+ * Lays out a machine graph (shared/events.ts MachineGraph) with ELK: the layered algorithm,
+ * orthogonal edge routing, compound states as nested boxes (hierarchy handled in one pass so
+ * edges between nesting levels are routed too), edge labels placed by ELK so they collide with
+ * neither boxes nor each other. Text is measured by the caller (a canvas in the browser), so
+ * this module has no DOM of its own.
  */
-import type { GraphEdge, GraphNode, MachineGraph } from '../../../shared/events.ts';
+import type { ELK as Elk, ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api';
+import type { GraphNode, MachineGraph } from '../../../shared/events.ts';
 
 export interface Box {
   id: string;
@@ -16,16 +19,18 @@ export interface Box {
   depth: number;
   invoke: string[];
   initial: boolean;
+  compound: boolean;
 }
 
 export interface EdgePath {
   id: string;
   source: string;
   target: string;
-  label: string;
+  /** One line per event (`slot.release`, `container.died [isMine]`). */
+  lines: string[];
   d: string;
-  lx: number;
-  ly: number;
+  /** The label's box (top-left corner and size), placed by ELK. */
+  label: { x: number; y: number; w: number; h: number } | null;
 }
 
 export interface Layout {
@@ -35,132 +40,63 @@ export interface Layout {
   edges: EdgePath[];
 }
 
+/** Width in px of a line of text as the drawing's font renders it. */
+export type Measure = (text: string) => number;
+
+export const LINE_H = 15;
 const LEAF_H = 34;
-const HEADER = 24;
-const PAD = 10;
-const GAP = 22;
-const CHAR_W = 7.2;
-const ROW_LIMIT = 620;
+const HEADER = 26;
 
-interface Sized {
-  node: GraphNode;
-  w: number;
-  h: number;
-  children: Sized[];
-  rows: Sized[][];
-}
+let elk: Promise<Elk> | null = null;
+/** ELK is big (~1.5 MB): loaded the first time a drawing is needed, not with the dashboard. */
+const loadElk = () => (elk ??= import('elkjs/lib/elk.bundled.js').then((m) => new m.default()));
 
-function measure(node: GraphNode, childrenOf: Map<string, GraphNode[]>, depth: number): Sized {
-  const kids = childrenOf.get(node.id) ?? [];
-  const labelW = node.key.length * CHAR_W + 24 + (node.invoke.length ? 14 : 0);
-  if (kids.length === 0) return { node, w: Math.max(90, labelW), h: LEAF_H, children: [], rows: [] };
-  const children = kids.map((k) => measure(k, childrenOf, depth + 1));
-  const limit = Math.max(ROW_LIMIT - depth * 60, 260);
-  const rows: Sized[][] = [];
-  if (node.type === 'parallel') rows.push(children);
-  else {
-    let row: Sized[] = [];
-    let width = 0;
-    for (const child of children) {
-      if (row.length && width + GAP + child.w > limit) {
-        rows.push(row);
-        row = [];
-        width = 0;
-      }
-      width += (row.length ? GAP : 0) + child.w;
-      row.push(child);
-    }
-    if (row.length) rows.push(row);
-  }
-  const inner = rows.map((r) => ({ w: r.reduce((s, c) => s + c.w, 0) + GAP * (r.length - 1), h: Math.max(...r.map((c) => c.h)) }));
-  const w = Math.max(labelW, ...inner.map((r) => r.w)) + PAD * 2;
-  const h = HEADER + inner.reduce((s, r) => s + r.h, 0) + GAP * (rows.length - 1) + PAD;
-  return { node, w, h, children, rows };
-}
+const OPTIONS: Record<string, string> = {
+  'elk.algorithm': 'layered',
+  'elk.direction': 'DOWN',
+  'elk.edgeRouting': 'ORTHOGONAL',
+  'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
+  'elk.layered.spacing.nodeNodeBetweenLayers': '34',
+  'elk.spacing.nodeNode': '26',
+  'elk.spacing.edgeNode': '14',
+  'elk.spacing.edgeEdge': '10',
+  'elk.spacing.edgeLabel': '4',
+  'elk.spacing.labelLabel': '6',
+  'elk.layered.spacing.edgeNodeBetweenLayers': '14',
+  'elk.layered.spacing.edgeEdgeBetweenLayers': '10',
+  'elk.edgeLabels.placement': 'CENTER',
+  'elk.layered.nodePlacement.strategy': 'NETWORK_SIMPLEX',
+  'elk.layered.crossingMinimization.strategy': 'LAYER_SWEEP',
+  'elk.json.shapeCoords': 'ROOT',
+  'elk.json.edgeCoords': 'ROOT',
+};
 
-function place(sized: Sized, x: number, y: number, depth: number, out: Box[], initialIds: Set<string>): void {
-  out.push({
-    id: sized.node.id,
-    key: sized.node.key,
-    type: sized.node.type,
-    x,
-    y,
-    w: sized.w,
-    h: sized.h,
-    depth,
-    invoke: sized.node.invoke,
-    initial: initialIds.has(sized.node.id),
-  });
-  let cy = y + HEADER;
-  for (const row of sized.rows) {
-    const rowH = Math.max(...row.map((c) => c.h));
-    const rowW = row.reduce((s, c) => s + c.w, 0) + GAP * (row.length - 1);
-    let cx = x + (sized.w - rowW) / 2;
-    for (const child of row) {
-      // Stretch parallel regions to the row height so they line up.
-      const stretched = sized.node.type === 'parallel' ? { ...child, h: rowH } : child;
-      place(stretched, cx, cy, depth + 1, out, initialIds);
-      cx += child.w + GAP;
-    }
-    cy += rowH + GAP;
-  }
-}
+const ancestors = (id: string, parentOf: Map<string, string | null>): string[] => {
+  const out: string[] = [];
+  for (let p = parentOf.get(id) ?? null; p !== null; p = parentOf.get(p) ?? null) out.push(p);
+  return out;
+};
 
-/** The point where the ray from the box centre towards (tx, ty) leaves the box. */
-function border(b: Box, tx: number, ty: number): [number, number] {
-  const cx = b.x + b.w / 2;
-  const cy = b.y + b.h / 2;
-  const dx = tx - cx;
-  const dy = ty - cy;
-  if (dx === 0 && dy === 0) return [cx, cy];
-  const sx = dx === 0 ? Infinity : b.w / 2 / Math.abs(dx);
-  const sy = dy === 0 ? Infinity : b.h / 2 / Math.abs(dy);
-  const s = Math.min(sx, sy);
-  return [cx + dx * s, cy + dy * s];
-}
-
-const contains = (outer: Box, inner: Box) =>
-  inner.x >= outer.x && inner.y >= outer.y && inner.x + inner.w <= outer.x + outer.w && inner.y + inner.h <= outer.y + outer.h;
-
-function edgePaths(edges: GraphEdge[], boxes: Map<string, Box>): EdgePath[] {
-  const merged = new Map<string, { source: string; target: string; labels: string[] }>();
-  for (const e of edges) {
+/** Merge transitions between the same two states into one edge with one line per event. */
+function mergedEdges(graph: MachineGraph, known: Set<string>, parentOf: Map<string, string | null>) {
+  const merged = new Map<string, { source: string; target: string; lines: string[] }>();
+  for (const e of graph.edges) {
     for (const target of e.targets) {
+      if (!known.has(e.source) || !known.has(target) || e.source === target) continue;
+      // A transition into one's own child or out to one's own parent is drawn by nesting.
+      if (ancestors(target, parentOf).includes(e.source) || ancestors(e.source, parentOf).includes(target)) continue;
       const key = `${e.source}→${target}`;
-      const label = e.guard ? `${e.event} [${e.guard}]` : e.event;
-      const entry = merged.get(key) ?? { source: e.source, target, labels: [] };
-      if (!entry.labels.includes(label)) entry.labels.push(label);
+      const line = e.guard ? `${e.event} [${e.guard}]` : e.event;
+      const entry = merged.get(key) ?? { source: e.source, target, lines: [] };
+      if (!entry.lines.includes(line)) entry.lines.push(line);
       merged.set(key, entry);
     }
   }
-  const out: EdgePath[] = [];
-  for (const [id, m] of merged) {
-    const a = boxes.get(m.source);
-    const b = boxes.get(m.target);
-    if (!a || !b || a === b || contains(a, b) || contains(b, a)) continue;
-    const [x1, y1] = border(a, b.x + b.w / 2, b.y + b.h / 2);
-    const [x2, y2] = border(b, a.x + a.w / 2, a.y + a.h / 2);
-    // Bend every edge a little to one side so that A→B and B→A do not overlap.
-    const mx = (x1 + x2) / 2;
-    const my = (y1 + y2) / 2;
-    const len = Math.hypot(x2 - x1, y2 - y1) || 1;
-    const bend = Math.min(40, len / 5);
-    const cx = mx + (-(y2 - y1) / len) * bend;
-    const cy = my + ((x2 - x1) / len) * bend;
-    out.push({
-      id,
-      source: m.source,
-      target: m.target,
-      label: m.labels.join(' | '),
-      d: `M ${x1.toFixed(1)} ${y1.toFixed(1)} Q ${cx.toFixed(1)} ${cy.toFixed(1)} ${x2.toFixed(1)} ${y2.toFixed(1)}`,
-      lx: (x1 + 2 * cx + x2) / 4,
-      ly: (y1 + 2 * cy + y2) / 4,
-    });
-  }
-  return out;
+  return [...merged.entries()].map(([id, m]) => ({ id, ...m }));
 }
 
-export function layoutMachine(graph: MachineGraph): Layout {
+export async function layoutMachine(graph: MachineGraph, measure: Measure): Promise<Layout> {
+  const parentOf = new Map(graph.nodes.map((n) => [n.id, n.parent]));
   const childrenOf = new Map<string, GraphNode[]>();
   let root: GraphNode | undefined;
   for (const node of graph.nodes) {
@@ -169,11 +105,90 @@ export function layoutMachine(graph: MachineGraph): Layout {
   }
   if (!root) return { width: 0, height: 0, boxes: [], edges: [] };
   const initialIds = new Set(graph.nodes.map((n) => n.initial).filter((i): i is string => i !== null));
-  const sized = measure(root, childrenOf, 0);
+  const title = (n: GraphNode) => `${n.key}${n.invoke.length ? ' ⚙' : ''}`;
+
+  const elkNodes = new Map<string, ElkNode>();
+  const build = (node: GraphNode): ElkNode => {
+    const kids = childrenOf.get(node.id) ?? [];
+    const titleW = measure(title(node)) + 24;
+    const elkNode: ElkNode = kids.length
+      ? {
+          id: node.id,
+          children: kids.map(build),
+          edges: [],
+          layoutOptions: {
+            'elk.padding': `[top=${HEADER + 6},left=12,bottom=12,right=12]`,
+            'elk.nodeSize.constraints': 'MINIMUM_SIZE',
+            'elk.nodeSize.minimum': `(${titleW},${HEADER + 20})`,
+            ...(node.type === 'parallel' ? { 'elk.direction': 'RIGHT' } : {}),
+          },
+        }
+      : { id: node.id, width: Math.max(80, titleW), height: LEAF_H };
+    elkNodes.set(node.id, elkNode);
+    return elkNode;
+  };
+  const elkRoot = build(root);
+
+  const edges = mergedEdges(graph, new Set(parentOf.keys()), parentOf);
+  for (const edge of edges) {
+    // The edge belongs to the deepest state that holds both ends.
+    const sourceUp = [edge.source, ...ancestors(edge.source, parentOf)];
+    const targetUp = new Set([edge.target, ...ancestors(edge.target, parentOf)]);
+    const container = sourceUp.find((id) => targetUp.has(id) && id !== edge.source && id !== edge.target) ?? root.id;
+    const width = Math.max(...edge.lines.map(measure)) + 8;
+    const elkEdge: ElkExtendedEdge = {
+      id: edge.id,
+      sources: [edge.source],
+      targets: [edge.target],
+      labels: [{ id: `${edge.id}#label`, text: edge.lines.join('\n'), width, height: edge.lines.length * LINE_H + 4 }],
+    };
+    elkNodes.get(container)!.edges!.push(elkEdge);
+  }
+
+  const laid = await (await loadElk()).layout(elkRoot, { layoutOptions: OPTIONS });
+
   const boxes: Box[] = [];
-  place(sized, 4, 4, 0, boxes, initialIds);
-  const byId = new Map(boxes.map((b) => [b.id, b]));
-  return { width: sized.w + 8, height: sized.h + 8, boxes, edges: edgePaths(graph.edges, byId) };
+  const walk = (node: ElkNode, depth: number) => {
+    const info = graph.nodes.find((n) => n.id === node.id)!;
+    boxes.push({
+      id: node.id,
+      key: info.key,
+      type: info.type,
+      x: node.x ?? 0,
+      y: node.y ?? 0,
+      w: node.width ?? 0,
+      h: node.height ?? 0,
+      depth,
+      invoke: info.invoke,
+      initial: initialIds.has(node.id),
+      compound: (node.children?.length ?? 0) > 0,
+    });
+    for (const child of node.children ?? []) walk(child, depth + 1);
+  };
+  walk(laid, 0);
+
+  const paths: EdgePath[] = [];
+  const collect = (node: ElkNode) => {
+    for (const e of node.edges ?? []) {
+      const source = edges.find((m) => m.id === e.id)!;
+      const d = (e.sections ?? [])
+        .map((s) => [s.startPoint, ...(s.bendPoints ?? []), s.endPoint].map((p, i) => `${i ? 'L' : 'M'} ${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(' '))
+        .join(' ');
+      const l = e.labels?.[0];
+      paths.push({
+        id: e.id,
+        source: source.source,
+        target: source.target,
+        lines: source.lines,
+        d,
+        label: l && l.x !== undefined && l.y !== undefined ? { x: l.x, y: l.y, w: l.width ?? 0, h: l.height ?? 0 } : null,
+      });
+    }
+    for (const child of node.children ?? []) collect(child);
+  };
+  collect(laid);
+
+  return { width: laid.width ?? 0, height: laid.height ?? 0, boxes, edges: paths };
 }
 
 /** The ids of every state node active in `value`, e.g. `{ assigned: 'serving' }` → container, container.assigned, container.assigned.serving. */

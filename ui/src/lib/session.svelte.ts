@@ -2,8 +2,9 @@
  * Who is signed in, and the live connection that feeds every other store. On each (re)connect
  * the stores fetch their full state again, so nothing missed while offline stays missing.
  */
-import { ApiError, connectSocket, describe, disconnectSocket, http, type User } from './api.ts';
+import { connectSocket, describe, disconnectSocket, http, type User } from './api.ts';
 import { containers } from './containers.svelte.ts';
+import { history } from './history.svelte.ts';
 import { inspector } from './inspector.svelte.ts';
 import { monitor } from './monitor.svelte.ts';
 import { pool } from './pool.svelte.ts';
@@ -18,9 +19,9 @@ class Session {
 
   async load(): Promise<void> {
     try {
-      this.user = await http.me();
+      this.user = await http.session();
     } catch (error) {
-      if (!(error instanceof ApiError && error.status === 401)) this.problem = describe(error);
+      this.problem = describe(error);
       this.user = null;
     }
     this.checked = true;
@@ -55,12 +56,13 @@ class Session {
     pool.reset();
     monitor.reset();
     inspector.reset();
+    history.reset();
   }
 
   private async resync(): Promise<void> {
     const admin = this.user?.isAdmin === true;
     try {
-      await Promise.all([containers.sync(), admin ? pool.sync() : null, admin ? monitor.sync() : null, admin ? inspector.sync() : null]);
+      await Promise.all([containers.sync(), admin ? pool.sync() : null, admin ? monitor.sync() : null, admin ? inspector.sync() : null, admin && history.loaded ? history.sync() : null]);
       this.problem = '';
     } catch (error) {
       this.problem = `could not load the current state: ${describe(error)}`;
@@ -75,6 +77,7 @@ class Session {
     pool.attach(socket);
     monitor.attach(socket);
     inspector.attach(socket);
+    history.attach(socket);
     socket.on('connect', () => {
       this.connection = 'live';
       void this.resync();
@@ -86,18 +89,16 @@ class Session {
     socket.on('connect_error', async () => {
       this.connection = 'connecting';
       // The server refused us (or is restarting). Still signed in? Then try again shortly.
+      let still: boolean;
       try {
-        await http.me();
-        setTimeout(() => {
-          if (!socket.connected && this.user) socket.connect();
-        }, 2000);
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 401) this.end();
-        else
-          setTimeout(() => {
-            if (!socket.connected && this.user) socket.connect();
-          }, 3000);
+        still = (await http.session()) !== null;
+      } catch {
+        still = true; // the server is unreachable or restarting: keep trying
       }
+      if (!still) return this.end();
+      setTimeout(() => {
+        if (!socket.connected && this.user) socket.connect();
+      }, 2500);
     });
   }
 }
