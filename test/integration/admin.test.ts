@@ -28,6 +28,9 @@ const ADMIN_ROUTES: Array<[string, string, unknown?]> = [
   ['POST', '/api/admin/pool/add', { type: 'nginx', count: 1 }],
   ['DELETE', '/api/admin/containers/pool_nginx_0_1'],
   ['DELETE', '/api/admin/slots/pool_nginx_0_1'],
+  ['POST', '/api/admin/slots/pool_nginx_0_1/restart', {}],
+  ['POST', '/api/admin/slots/pool_nginx_0_1/recreate', {}],
+  ['GET', '/api/admin/history'],
   ['GET', '/api/admin/monitor'],
   ['GET', '/api/admin/audit'],
   ['POST', '/api/admin/monitor/run', {}],
@@ -143,6 +146,37 @@ test.serial('When the admin removes a held container from the pool, then it is r
   t.is((await admin.call('DELETE', `/api/admin/slots/${held.name}`)).status, 404);
   t.is((await admin.post('/api/admin/pool/add', { type: 'nginx', count: 1 })).status, 200);
   t.true((await settled(2)).ok);
+});
+
+test.serial('When the admin restarts one slot and recreates another (one held), then the first keeps its container, the others get new ones, and the holder keeps its files', async (t) => {
+  t.true((await settled(2)).ok);
+  const [first, second] = nginx();
+  const restarted = await admin.post(`/api/admin/slots/${first.name}/restart`, {});
+  t.is(restarted.status, 200, JSON.stringify(restarted.body));
+  t.true((await eventually(() => nginx().find((s) => s.name === first.name)!.phase === 'restarting', 20_000, 20)).ok, 'the pool saw the stop');
+  t.true((await settled(2)).ok);
+  t.is(nginx().find((s) => s.name === first.name)!.containerId, first.containerId, 'started again, not replaced');
+
+  const user = await newTokenUser(deck, 'rc');
+  const launched = await user.post('/api/containers', { type: 'nginx' });
+  t.is(launched.status, 201);
+  const held = nginx().find((s) => s.assignment?.id === launched.body.container.id)!;
+  const form = new FormData();
+  form.append('files', new Blob(['kept']), 'index.html');
+  t.is((await user.call('POST', `/api/containers/${held.assignment!.id}/files`, form)).status, 201);
+  const recreated = await admin.post(`/api/admin/slots/${held.name}/recreate`, {});
+  t.is(recreated.status, 200, JSON.stringify(recreated.body));
+  t.true((await eventually(() => {
+    const now = nginx().find((s) => s.name === held.name)!;
+    return now.state === 'assigned' && now.containerId !== held.containerId && now.containerId !== null;
+  }, 60_000, 50)).ok, 'a new container for the same assignment');
+  const files = await user.get(`/api/containers/${held.assignment!.id}/files`);
+  t.deepEqual(files.body.files.map((f: { name: string }) => f.name), ['index.html']);
+
+  t.is((await admin.post('/api/admin/slots/nope_0/restart', {})).status, 404);
+  await user.del(`/api/containers/${held.assignment!.id}`);
+  t.true((await settled(2)).ok);
+  void second;
 });
 
 test.serial('When the admin runs, pauses, resumes and retimes the monitor, then its status says so', async (t) => {
