@@ -284,6 +284,11 @@ export class SwarmEngine implements ContainerEngine {
     return Promise.reject(new EngineError(id, 'a finished Swarm task is not restarted; its slot is recreated'));
   }
 
+  /** A Swarm task is not stopped and started again in place; recreating the slot is the way. */
+  stop(id: string): Promise<void> {
+    return Promise.reject(new EngineError(id, 'a Swarm task cannot be restarted in place; recreate the slot instead', 409));
+  }
+
   /**
    * Removes the slot's service (by slot name, or by the id of its task container) and waits until
    * its container no longer runs, so that the slot's port is free again on its node.

@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import type { Accounts } from '../accounts/accounts.ts';
 import { typeSpec, type Config } from '../config.ts';
-import type { ContainerEngine } from '../docker/engine.ts';
+import { EngineError, type ContainerEngine } from '../docker/engine.ts';
 import type { Logger } from '../logger.ts';
 import type { PoolRuntime } from '../pool/pool-runtime.ts';
 import { RequestError } from './request-error.ts';
@@ -159,16 +159,21 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log, sec
     return { slot, containerId: slot.containerId };
   };
 
+  const refused = (error: unknown): never => {
+    if (error instanceof EngineError) throw new RequestError(409, error.message);
+    throw error;
+  };
+
   router.post('/slots/:name/restart', async (req, res) => {
     const { slot, containerId } = slotToAct(req.params.name);
-    await engine.stop(containerId);
+    await engine.stop(containerId).catch(refused);
     log.info('admin.restarted', { admin: adminOf(req).username, slot: slot.name, container: containerId.slice(0, 12) });
     res.json({ ok: true, name: slot.name });
   });
 
   router.post('/slots/:name/recreate', async (req, res) => {
     const { slot, containerId } = slotToAct(req.params.name);
-    await engine.remove(containerId);
+    await engine.remove(containerId).catch(refused);
     log.info('admin.recreated', { admin: adminOf(req).username, slot: slot.name, container: containerId.slice(0, 12) });
     res.json({ ok: true, name: slot.name });
   });

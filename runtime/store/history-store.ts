@@ -62,7 +62,7 @@ export class SqliteHistoryStore {
     const out: HistorySample[] = [];
     for (const row of rows) {
       const sample = JSON.parse(row.sample) as HistorySample;
-      if (out.length && out[out.length - 1].at >= sample.at) continue;
+      if ((out.at(-1)?.at ?? -Infinity) >= sample.at) continue;
       out.push(sample);
     }
     return out;
@@ -101,7 +101,8 @@ const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 /** Many samples (oldest first) as one covering `ms` from `at`. */
 export function fold(at: number, ms: number, samples: HistorySample[]): HistorySample {
-  const last = samples[samples.length - 1];
+  const last = samples.at(-1);
+  if (!last) throw new Error('fold needs at least one sample');
   const launches = sum(samples.map((s) => s.launches));
   const recoveries = sum(samples.map((s) => s.recoveries));
   const timed = samples.filter((s) => s.launchP50Ms !== null && s.launches > 0);

@@ -73,6 +73,7 @@ test.serial('When an admin resizes the pool, then the admin page lists the resiz
   });
   t.is(resized, 200);
   await openNav(page, 'Admin', 'Admin');
+  await page.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Audit log' }).click();
   const region = page.getByRole('region', { name: 'Audit entries' });
   const row = region.locator('tr[data-audit-action="admin.pool.resize"]').first();
   await row.waitFor();
