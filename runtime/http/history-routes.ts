@@ -1,7 +1,7 @@
 /** GET /api/admin/history?hours=N: the monitor's charts start from this (admins only). */
 import { Router } from 'express';
 import type { PoolHistory } from '../history/pool-history.ts';
-import { RequestError } from '../pool/pool-runtime.ts';
+import { RequestError } from './request-error.ts';
 import { adminOf } from './auth.ts';
 
 export function historyRoutes(history: PoolHistory): Router {
