@@ -43,7 +43,7 @@ const total = async (page: Page, id: string) => Number(await chart(page, id).get
 const points = async (page: Page, id: string) => Number(await chart(page, id).getAttribute('data-points'));
 
 test.serial('When containers are launched and one dies and is rebuilt, then the monitor charts draw points that match /metrics, live and after a restart', async (t) => {
-  const page = await session.newPage();
+  const page = await session.newPage({ bypassCSP: true });
   await page.goto(`${deck.url}/monitor`);
   await page.getByLabel('Username').fill('admin');
   await page.getByLabel('Password').fill(deck.env.POOLDECK_ADMIN_PASSWORD);

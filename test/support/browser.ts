@@ -25,10 +25,12 @@ export class BrowserSession {
     return this;
   }
 
-  async newPage(options: { mobile?: boolean } = {}): Promise<Page> {
-    const context = await this.browser!.newContext(
-      options.mobile ? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true } : { viewport: { width: 1280, height: 900 } },
-    );
+  /** `bypassCSP`: for tests that inject scripts (axe-core) or wait on string predicates; the app's own CSP is tested elsewhere. */
+  async newPage(options: { mobile?: boolean; bypassCSP?: boolean } = {}): Promise<Page> {
+    const context = await this.browser!.newContext({
+      ...(options.mobile ? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true } : { viewport: { width: 1280, height: 900 } }),
+      bypassCSP: options.bypassCSP ?? false,
+    });
     this.contexts.push(context);
     const page = await context.newPage();
     page.setDefaultTimeout(20_000);
