@@ -3,7 +3,9 @@ import { Router, type Request } from 'express';
 import { readCookie, SESSION_COOKIE } from '../accounts/accounts.ts';
 import type { SelfService } from '../accounts/self-service.ts';
 import { clearSessionCookie, identityOf, userOf } from './auth.ts';
-import { idParam, jsonBody, strings } from './validate.ts';
+import { idParam } from './validate.ts';
+import { validBody } from './api/request-validation.ts';
+import { Bodies } from './api/schemas.ts';
 
 const clientIp = (req: Request) => req.ip ?? req.socket.remoteAddress ?? '';
 /** The session secret this request came with, if it was authenticated by one. */
@@ -14,7 +16,7 @@ export function accountRoutes(self: SelfService): Router {
 
   router.put('/me/password', async (req, res) => {
     const user = userOf(req);
-    const { current, password } = strings(jsonBody(req), ['current', 'password'], 256);
+    const { current, password } = validBody(req, Bodies.passwordChange);
     const { endedSessions } = await self.changePassword(user, current, password, clientIp(req), sessionToken(req));
     res.json({ ok: true, endedSessions });
   });
@@ -34,7 +36,7 @@ export function accountRoutes(self: SelfService): Router {
 
   router.delete('/me', async (req, res) => {
     const user = userOf(req);
-    const { password } = strings(jsonBody(req), ['password'], 256);
+    const { password } = validBody(req, Bodies.accountDelete);
     const released = await self.deleteAccount(user, password, clientIp(req));
     clearSessionCookie(req, res);
     res.json({ ok: true, released });

@@ -10,7 +10,9 @@ import type { SecurityStatus } from '../security/security-status.ts';
 import type { PoolStore } from '../store/pool-store.ts';
 import { adminOf } from './auth.ts';
 import { removeAccount } from '../accounts/self-service.ts';
-import { idParam, integer, jsonBody, number, strings } from './validate.ts';
+import { idParam, upTo } from './validate.ts';
+import { validBody } from './api/request-validation.ts';
+import { Bodies } from './api/schemas.ts';
 import { adminSlotView, monitorView, reinitView, resizeView, sweepView } from './views.ts';
 
 export interface AdminRouteDeps {
@@ -76,7 +78,7 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log, sec
   });
 
   router.put('/registration', async (req, res) => {
-    const { mode } = strings(jsonBody(req), ['mode'], 16);
+    const { mode } = validBody(req, Bodies.registrationMode);
     res.json({ mode: await accounts.registration.setMode(mode, adminOf(req).username) });
   });
 
@@ -85,10 +87,7 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log, sec
   });
 
   router.post('/invites', async (req, res) => {
-    const body = jsonBody(req);
-    const uses = body.uses === undefined ? 1 : integer(body, 'uses', 1, 10_000);
-    const hours = body.hours === undefined ? 7 * 24 : integer(body, 'hours', 0, 24 * 365);
-    const note = body.note === undefined || body.note === '' ? '' : strings(body, ['note'], 200).note;
+    const { uses = 1, hours = 7 * 24, note = '' } = validBody(req, Bodies.invite);
     const invite = await accounts.registration.createInvite(adminOf(req).id, { uses, hours, note });
     res.status(201).json({ invite, note: 'the code is shown only this once' });
   });
@@ -109,19 +108,17 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log, sec
   });
 
   router.post('/pool/resize', async (req, res) => {
-    const body = jsonBody(req);
-    const { type } = strings(body, ['type'], 64);
+    const { type, size } = validBody(req, Bodies.resize);
     knownType(type);
-    const size = integer(body, 'size', 0, capacity(type));
+    upTo('size', size, 0, capacity(type));
     res.json({ result: await resize(type, size) });
   });
 
   router.post('/pool/add', async (req, res) => {
-    const body = jsonBody(req);
-    const { type } = strings(body, ['type'], 64);
+    const { type, count } = validBody(req, Bodies.add);
     const spec = knownType(type);
     const current = sizeOf(type);
-    const count = integer(body, 'count', 1, capacity(type));
+    upTo('count', count, 1, capacity(type));
     if (current + count > capacity(type)) throw new RequestError(400, `${type} has ${current} containers; ports ${spec.portStart}-${spec.portEnd} fit ${capacity(type)} at most`);
     res.json({ result: await resize(type, current + count) });
   });
@@ -199,7 +196,7 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log, sec
   });
 
   router.put('/monitor/interval', (req, res) => {
-    const seconds = number(jsonBody(req), 'seconds', 1, 86_400);
+    const { seconds } = validBody(req, Bodies.interval);
     res.json({ monitor: monitorView(runtime.setHealthInterval(seconds)) });
   });
 

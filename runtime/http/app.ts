@@ -23,6 +23,9 @@ import { csrfGuard, identify, identityOf } from './auth.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { auditRequests } from '../audit/http-audit.ts';
 import { auditRoutes } from '../audit/audit-routes.ts';
+import { openApiDocument } from './api/openapi.ts';
+import { validateRequests } from './api/request-validation.ts';
+import { packageVersion } from './api/version.ts';
 import { authRoutes } from './auth-routes.ts';
 import { accountRoutes } from './account-routes.ts';
 import type { SelfService } from '../accounts/self-service.ts';
@@ -51,6 +54,8 @@ export interface AppDeps {
   accounts: Accounts;
   audit: AuditLog;
   self: SelfService;
+  /** Shown in the OpenAPI document. */
+  version?: string;
   state: { ready: boolean; error: string | null };
   /** Isolation warnings for the admin page (sessions exposed, host firewall missing). */
   security?: SecurityStatus;
@@ -95,10 +100,15 @@ export async function createHttpApp(deps: AppDeps): Promise<HttpApp> {
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
+  const openapi = openApiDocument(deps.version ?? packageVersion());
+  api.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
   api.use(express.json({ limit: '64kb', strict: true }));
   api.use(identify(accounts));
   api.use(csrfGuard);
   api.use(auditRequests(deps.audit, (req) => identityOf(req)?.user ?? null));
+  api.use(validateRequests());
   api.use((req, _res, next) => {
     // Routes that need the pool answer once it has started; accounts work before that.
     if (!deps.state.ready && /^\/(pool|containers|admin)(\/|$)/.test(req.path)) res503(deps.state.error);

@@ -3,7 +3,9 @@ import { Router, type Request } from 'express';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { SelfService } from '../accounts/self-service.ts';
 import { clearSessionCookie, identityOf, setSessionCookie, userOf } from './auth.ts';
-import { idParam, jsonBody, strings } from './validate.ts';
+import { idParam } from './validate.ts';
+import { validBody } from './api/request-validation.ts';
+import { Bodies } from './api/schemas.ts';
 
 /** The client's address (X-Forwarded-For only behind a trusted proxy, see POOLDECK_TRUST_PROXY). */
 const clientAddress = (req: Request) => req.ip ?? req.socket.remoteAddress ?? '';
@@ -16,15 +18,13 @@ export function authRoutes(accounts: Accounts, self: SelfService): Router {
   });
 
   router.post('/auth/register', async (req, res) => {
-    const body = jsonBody(req);
-    const input = strings(body, ['username', 'email', 'password']);
-    const invite = body.invite === undefined || body.invite === '' ? undefined : strings(body, ['invite'], 100).invite;
-    const user = await accounts.register({ ...input, invite }, clientAddress(req));
+    const { invite, ...input } = validBody(req, Bodies.register);
+    const user = await accounts.register({ ...input, invite: invite || undefined }, clientAddress(req));
     res.status(201).json({ user });
   });
 
   router.post('/auth/login', async (req, res) => {
-    const { username, password } = strings(jsonBody(req), ['username', 'password']);
+    const { username, password } = validBody(req, Bodies.login);
     const session = await accounts.login(username, password, clientAddress(req));
     await accounts.logout(req.headers.cookie); // a session this browser held before ends here
     await self.describeSession(session.token, req.ip ?? req.socket.remoteAddress ?? null, req.headers['user-agent'] ?? null);
@@ -53,7 +53,7 @@ export function authRoutes(accounts: Accounts, self: SelfService): Router {
 
   router.post('/tokens', async (req, res) => {
     const user = userOf(req);
-    const { name } = strings(jsonBody(req), ['name'], 64);
+    const { name } = validBody(req, Bodies.tokenCreate);
     const created = await accounts.createToken(user.id, name);
     res.status(201).json({ token: created.token, id: created.id, name: created.name, created_at: created.created_at, note: 'this is the only time the token is shown' });
   });
@@ -70,7 +70,7 @@ export function authRoutes(accounts: Accounts, self: SelfService): Router {
 
   router.post('/me/keys', async (req, res) => {
     const user = userOf(req);
-    const { key } = strings(jsonBody(req), ['key'], 16 * 1024);
+    const { key } = validBody(req, Bodies.keyAdd);
     res.status(201).json({ key: await accounts.addKey(user.id, key) });
   });
 

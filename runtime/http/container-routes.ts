@@ -11,7 +11,9 @@ import { RequestError } from './request-error.ts';
 import type { PoolStore } from '../store/pool-store.ts';
 import { userOf } from './auth.ts';
 import type { SlotUploads } from './upload.ts';
-import { idParam, jsonBody, strings } from './validate.ts';
+import { idParam } from './validate.ts';
+import { validBody } from './api/request-validation.ts';
+import { Bodies } from './api/schemas.ts';
 import { containerView } from './views.ts';
 
 export interface ContainerRouteDeps {
@@ -52,7 +54,7 @@ export function containerRoutes({ config, runtime, store, uploads }: ContainerRo
 
   router.post('/containers', async (req, res) => {
     const user = userOf(req);
-    const { type } = strings(jsonBody(req), ['type'], 64);
+    const { type } = validBody(req, Bodies.launch);
     if (!typeSpec(config, type)) throw new RequestError(400, `unknown container type "${type}"; known: ${Object.keys(config.types).join(', ')}`);
     const { slot, assignment } = await runtime.launch(user, type);
     res.status(201).json({ container: containerView({ ...slot, assignment }, config) });
