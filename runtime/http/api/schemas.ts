@@ -26,8 +26,8 @@ export const Bodies = {
   passwordChange: Type.Object({ current: Raw(256), password: Raw(256) }),
   accountDelete: Type.Object({ password: Raw(256) }),
   launch: Type.Object({ type: Text(64, 'a container type: nginx, apache, python, node, ssh') }),
-  resize: Type.Object({ type: Text(64), size: Type.Integer({ minimum: 0, description: 'the new number of slots of this type' }) }),
-  add: Type.Object({ type: Text(64), count: Type.Integer({ minimum: 1 }) }),
+  resize: Type.Object({ type: Text(64), size: Type.Integer({ description: 'the new number of slots of this type: 0 to the number of ports of its range' }) }),
+  add: Type.Object({ type: Text(64), count: Type.Integer({ description: '1 to the free ports of the type' }) }),
   interval: Type.Object({ seconds: Type.Number({ minimum: 1, maximum: 86_400 }) }),
   registrationMode: Type.Object({ mode: Text(16, 'open, invite or closed') }),
   invite: Type.Object({
