@@ -124,6 +124,7 @@ test.serial('When every route is called as a user, an admin and nobody, then eac
   await call(nobody, 'GET', '/admin/users', '/admin/users');
   await call(admin, 'GET', '/admin/users', '/admin/users');
   await call(admin, 'GET', '/admin/pool', '/admin/pool');
+  await call(admin, 'GET', '/admin/security', '/admin/security');
   await call(admin, 'POST', '/admin/pool/resize', '/admin/pool/resize', { type: 'nginx', size: 3 });
   await call(admin, 'POST', '/admin/pool/resize', '/admin/pool/resize', { type: 'nginx', size: 'three' });
   await call(admin, 'POST', '/admin/pool/add', '/admin/pool/add', { type: 'nginx', count: 1 });

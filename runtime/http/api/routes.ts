@@ -73,6 +73,7 @@ export const API_ROUTES: RouteSpec[] = [
   { method: 'POST', path: '/admin/monitor/pause', tag: 'admin', auth: 'admin', summary: 'Pause the health monitor', responses: { 200: one('monitor', S.Monitor) } },
   { method: 'POST', path: '/admin/monitor/resume', tag: 'admin', auth: 'admin', summary: 'Resume the health monitor', responses: { 200: one('monitor', S.Monitor) } },
   { method: 'PUT', path: '/admin/monitor/interval', tag: 'admin', auth: 'admin', summary: 'Set the health-check interval', body: S.Bodies.interval, responses: { 200: one('monitor', S.Monitor) }, errors: [400] },
+  { method: 'GET', path: '/admin/security', tag: 'admin', auth: 'admin', summary: 'Security warnings found at start (exposed sessions, a missing host firewall)', responses: { 200: Type.Object({ warnings: Type.Array(Type.Object({ id: Type.String(), message: Type.String() })) }) } },
   { method: 'GET', path: '/admin/audit', tag: 'admin', auth: 'admin', summary: 'The audit log, newest first (filters: actor, action, target, since, until, ok, before, limit)', responses: { 200: Type.Object({ entries: Type.Array(S.AuditEntry), next: Type.Union([Type.Integer(), Type.Null()]) }) }, errors: [400] },
   { method: 'GET', path: '/openapi.json', tag: 'accounts', auth: 'none', summary: 'This description (OpenAPI 3.1)', responses: { 200: Type.Object({ openapi: Type.String() }) } },
 ];
