@@ -88,6 +88,7 @@ test.serial('When every route is called as a user, an admin and nobody, then eac
   const other = new Client(deck.url);
   await call(other, 'POST', '/auth/login', '/auth/login', { username: registerName, password: 'long enough password' });
   await call(nobody, 'GET', '/me', '/me');
+  await call(nobody, 'GET', '/auth/registration', '/auth/registration');
   await call(user, 'GET', '/me', '/me');
   await call(user, 'GET', '/pool', '/pool');
   await call(nobody, 'GET', '/openapi.json', '/openapi.json');
@@ -125,6 +126,14 @@ test.serial('When every route is called as a user, an admin and nobody, then eac
   await call(admin, 'GET', '/admin/users', '/admin/users');
   await call(admin, 'GET', '/admin/pool', '/admin/pool');
   await call(admin, 'GET', '/admin/security', '/admin/security');
+  await call(admin, 'GET', '/admin/registration', '/admin/registration');
+  await call(admin, 'PUT', '/admin/registration', '/admin/registration', { mode: 'sometimes' });
+  await call(admin, 'PUT', '/admin/registration', '/admin/registration', { mode: 'open' });
+  const invite = await call(admin, 'POST', '/admin/invites', '/admin/invites', { uses: 2, note: 'docs' });
+  await call(admin, 'POST', '/admin/invites', '/admin/invites', { uses: 0 });
+  await call(admin, 'GET', '/admin/invites', '/admin/invites');
+  await call(admin, 'DELETE', '/admin/invites/{id}', `/admin/invites/${invite.body.invite?.id ?? 999}`);
+  await call(admin, 'DELETE', '/admin/invites/{id}', `/admin/invites/${invite.body.invite?.id ?? 999}`);
   await call(admin, 'POST', '/admin/pool/resize', '/admin/pool/resize', { type: 'nginx', size: 3 });
   await call(admin, 'POST', '/admin/pool/resize', '/admin/pool/resize', { type: 'nginx', size: 'three' });
   await call(admin, 'POST', '/admin/pool/add', '/admin/pool/add', { type: 'nginx', count: 1 });

@@ -30,6 +30,7 @@ const one = (key: string, item: TSchema) => Type.Object({ [key]: item });
 
 export const API_ROUTES: RouteSpec[] = [
   // ---- accounts ----
+  { method: 'GET', path: '/auth/registration', tag: 'accounts', auth: 'none', summary: 'How registration works here: open, invite or closed', responses: { 200: Type.Object({ mode: Type.String() }) } },
   { method: 'POST', path: '/auth/register', tag: 'accounts', auth: 'none', summary: 'Create an account', body: S.Bodies.register, responses: { 201: one('user', S.User) }, errors: [400, 403, 409, 429] },
   { method: 'POST', path: '/auth/login', tag: 'accounts', auth: 'none', summary: 'Log in; sets the session cookie', body: S.Bodies.login, responses: { 200: Type.Object({ user: S.User, expires_at: Type.String() }) }, errors: [400, 401, 429, 503] },
   { method: 'POST', path: '/auth/logout', tag: 'accounts', auth: 'none', summary: 'End this session', responses: { 200: S.Ok } },
