@@ -6,7 +6,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { Logger } from '../logger.ts';
-import type { RuntimeEvents } from '../pool/pool-runtime.ts';
+import type { RuntimeEvents } from '../pool/runtime-events.ts';
 import type { AuditEntry, AuditQuery, AuditRecord, SqliteAuditStore } from '../store/audit-store.ts';
 
 export interface AuditOptions {

@@ -8,7 +8,7 @@ import test from 'ava';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { API_ROUTES } from '../../runtime/http/api/routes.ts';
-import { startTestDeck, type TestDeck } from '../support/server.ts';
+import { eventually, startTestDeck, type TestDeck } from '../support/server.ts';
 import { Client, adminClient, form, newTokenUser, newUser, type Reply } from './client.ts';
 
 let deck: TestDeck;
@@ -37,10 +37,10 @@ function routesInSource(): string[] {
   for (const dir of dirs) {
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
       const source = readFileSync(path.join(dir, file), 'utf8');
-      const prefix = /admin|audit-routes/.test(file) ? '/admin' : '';
+      const prefix = file === 'history-routes.ts' ? '/admin/history' : /admin|audit-routes/.test(file) ? '/admin' : '';
       for (const m of source.matchAll(/router\.(get|post|put|delete|patch)\('([^']+)'/g)) {
         if (file === 'metrics.ts') continue;
-        found.push(`${m[1]!.toUpperCase()} ${prefix}${m[2]}`);
+        found.push(`${m[1]!.toUpperCase()} ${prefix}${m[2] === '/' && prefix ? '' : m[2]}`);
       }
     }
   }
@@ -89,6 +89,8 @@ test.serial('When every route is called as a user, an admin and nobody, then eac
   await call(other, 'POST', '/auth/login', '/auth/login', { username: registerName, password: 'long enough password' });
   await call(nobody, 'GET', '/me', '/me');
   await call(nobody, 'GET', '/auth/registration', '/auth/registration');
+  await call(nobody, 'GET', '/session', '/session');
+  await call(user, 'GET', '/session', '/session');
   await call(user, 'GET', '/me', '/me');
   await call(user, 'GET', '/pool', '/pool');
   await call(nobody, 'GET', '/openapi.json', '/openapi.json');
@@ -126,6 +128,14 @@ test.serial('When every route is called as a user, an admin and nobody, then eac
   await call(admin, 'GET', '/admin/users', '/admin/users');
   await call(admin, 'GET', '/admin/pool', '/admin/pool');
   await call(admin, 'GET', '/admin/security', '/admin/security');
+  await call(admin, 'GET', '/admin/history', '/admin/history?hours=1');
+  await call(admin, 'GET', '/admin/history', '/admin/history?hours=100');
+  const free = deck.runtime.slots().find((s) => s.type === 'nginx' && s.state === 'available' && s.containerId)!;
+  await call(admin, 'POST', '/admin/slots/{name}/restart', `/admin/slots/${free.name}/restart`, {});
+  await call(admin, 'POST', '/admin/slots/{name}/restart', '/admin/slots/pool_nope_0_1/restart', {});
+  await eventually(() => deck.runtime.slots().some((s) => s.type === 'nginx' && s.state === 'available' && s.containerId), 60_000);
+  const again = deck.runtime.slots().find((s) => s.type === 'nginx' && s.state === 'available' && s.containerId)!;
+  await call(admin, 'POST', '/admin/slots/{name}/recreate', `/admin/slots/${again.name}/recreate`, {});
   await call(admin, 'GET', '/admin/registration', '/admin/registration');
   await call(admin, 'PUT', '/admin/registration', '/admin/registration', { mode: 'sometimes' });
   await call(admin, 'PUT', '/admin/registration', '/admin/registration', { mode: 'open' });

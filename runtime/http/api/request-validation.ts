@@ -7,7 +7,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import type { Request, RequestHandler } from 'express';
-import { RequestError } from '../../pool/pool-runtime.ts';
+import { RequestError } from '../request-error.ts';
 import { adminOf, userOf } from '../auth.ts';
 import { API_ROUTES, type RouteSpec } from './routes.ts';
 
