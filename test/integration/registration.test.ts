@@ -7,6 +7,7 @@ import test from 'ava';
 import { RateBudget } from '../../runtime/accounts/rate-budget.ts';
 import { startTestDeck, type TestDeck } from '../support/server.ts';
 import { adminClient, Client, newUser, uniqueName, type Client as ApiClient } from './client.ts';
+import { fillUntilFull } from '../support/sqlite-full.ts';
 
 let deck: TestDeck;
 let admin: ApiClient;
@@ -97,16 +98,7 @@ test.serial('When the database is full, then register and login answer without a
   const fillers: number[] = [];
   try {
     // Fill users and sessions until SQLite answers SQLITE_FULL: the disk is "full" for both.
-    const fill = async (insert: (i: number) => Promise<unknown>) => {
-      for (let i = 0; i < 100_000; i++) {
-        try {
-          await insert(i);
-        } catch (error) {
-          t.regex(String(error), /SQLITE_FULL/);
-          return;
-        }
-      }
-    };
+    const fill = (insert: (i: number) => Promise<unknown>) => fillUntilFull(t, insert);
     await fill(async (i) => fillers.push((await deck.db.run(`INSERT INTO users (username, email, password_hash) VALUES (?, ?, 'x')`, `filler${i}x${Date.now()}`, `f${i}x${Date.now()}@example.test`)).lastID!));
     await fill((i) => deck.db.run(`INSERT INTO sessions (user_id, token_hash, expires_at) VALUES (?, ?, '2999-01-01')`, fillers[0], `filler-${i}-${Date.now()}`));
     const replies = [

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { emitAck, openSocket } from '../support/sockets.ts';
 import { eventually, startTestDeck, type TestDeck } from '../support/server.ts';
 import { Client, newTokenUser } from './client.ts';
+import { fillUntilFull } from '../support/sqlite-full.ts';
 
 const MiB = 1024 * 1024;
 let deck: TestDeck;
@@ -189,16 +190,7 @@ test.serial('When the database is full, then launch, register and login answer w
   await deck.db.exec(`PRAGMA max_page_count = ${pages + 4}`);
   try {
     // Fill every table an answer writes to until SQLite says SQLITE_FULL.
-    const fill = async (insert: (i: number) => Promise<unknown>) => {
-      for (let i = 0; i < 100_000; i++) {
-        try {
-          await insert(i);
-        } catch (error) {
-          t.regex(String(error), /SQLITE_FULL/);
-          return;
-        }
-      }
-    };
+    const fill = (insert: (i: number) => Promise<unknown>) => fillUntilFull(t, insert);
     const stamp = Date.now();
     await fill((i) => deck.db.run(`INSERT INTO users (username, email, password_hash) VALUES (?, ?, 'x')`, `filler${i}x${stamp}`, `f${i}x${stamp}@example.test`));
     await fill((i) => deck.db.run(`INSERT INTO sessions (user_id, token_hash, expires_at) VALUES (1, ?, '2999-01-01')`, `filler-${i}-${stamp}`));

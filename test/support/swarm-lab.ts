@@ -55,15 +55,9 @@ export interface SwarmLab {
   node(index: number): LabNode;
 }
 
-/** Polls `check` every `every` ms until it holds or `ms` pass (no runtime import: this module stays light). */
-export async function eventually(check: () => Promise<boolean> | boolean, ms = 5000, every = 50): Promise<{ ok: boolean; ms: number }> {
-  const started = Date.now();
-  while (Date.now() - started < ms) {
-    if (await check()) return { ok: true, ms: Date.now() - started };
-    await new Promise((r) => setTimeout(r, every));
-  }
-  return { ok: (await check()) === true, ms: Date.now() - started };
-}
+import { eventually } from './eventually.ts';
+
+export { eventually };
 
 /** A dockerode client for an endpoint as the docker CLI writes it (tcp://host:port, unix:///path). */
 export function dockerFor(endpoint: string): Docker {
