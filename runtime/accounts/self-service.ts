@@ -5,6 +5,7 @@
  */
 import { RequestError } from '../http/request-error.ts';
 import type { Logger } from '../logger.ts';
+import type { SessionView } from '../../shared/accounts.ts';
 import { SessionsStore } from '../store/sessions-store.ts';
 import type { Db } from '../store/db.ts';
 import { checkPassword, sha256, type Accounts, type AuthUser } from './accounts.ts';
@@ -15,14 +16,7 @@ export interface HeldContainers {
   release(assignmentId: number): Promise<unknown>;
 }
 
-export interface SessionView {
-  id: number;
-  createdAt: string;
-  expiresAt: string;
-  ip: string | null;
-  userAgent: string | null;
-  current: boolean;
-}
+export type { SessionView };
 
 /** Lock the user out, release what they hold, delete them; answers the released container names. */
 export async function removeAccount(accounts: Accounts, pool: HeldContainers, userId: number): Promise<string[]> {

@@ -5,6 +5,7 @@
  * use atomically (two registrations racing for the last use: one wins), and `restoreInvite`
  * gives it back when the registration failed after all. Like accounts, not scoped to a pool.
  */
+import type { InviteRow } from '../../shared/accounts.ts';
 import type { Db } from './db.ts';
 
 export const REGISTRATION_SCHEMA = [
@@ -23,14 +24,7 @@ export const REGISTRATION_SCHEMA = [
   )`,
 ];
 
-export interface InviteRow {
-  id: number;
-  note: string;
-  uses_left: number;
-  created_by: string | null;
-  created_at: string;
-  expires_at: string | null;
-}
+export type { InviteRow };
 
 export class RegistrationStore {
   constructor(private readonly db: Db) {}

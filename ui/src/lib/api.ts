@@ -58,14 +58,6 @@ export interface SshKeyRow {
 }
 // ---- end Account page types ----
 
-export interface SessionRow {
-  id: number;
-  createdAt: string;
-  expiresAt: string;
-  ip: string | null;
-  userAgent: string | null;
-  current: boolean;
-}
 
 export interface AuditRow {
   id: number;
@@ -82,14 +74,8 @@ export interface AuditRow {
 
 export type RegistrationMode = 'open' | 'invite' | 'closed';
 
-export interface InviteRow {
-  id: number;
-  note: string;
-  uses_left: number;
-  created_by: string | null;
-  created_at: string;
-  expires_at: string | null;
-}
+import type { InviteRow, SessionView as SessionRow } from '../../../shared/accounts.ts';
+export type { InviteRow, SessionRow };
 
 export class ApiError extends Error {
   constructor(
