@@ -238,7 +238,7 @@ test.serial('When the pool status is asked, then it counts each type and lists e
   const first = deck.runtime.slots()[0];
   t.deepEqual(status.slots.find((s: { name: string }) => s.name === first.name), {
     name: first.name, type: first.type, index: first.index, state: 'available', phase: first.phase, hostPort: first.hostPort,
-    containerId: first.containerId!.slice(0, 12), owner: null, assignmentId: null, since: status.slots.find((s: { name: string }) => s.name === first.name).since,
+    containerId: first.containerId!.slice(0, 12), owner: null, assignmentId: null, node: null, since: status.slots.find((s: { name: string }) => s.name === first.name).since,
   });
 });
 
