@@ -1,7 +1,7 @@
 /**
  * Startup reconciliation: before the supervisor starts, match the wanted slots with what SQLite
  * remembers and what Docker has (the decision is the pure `planReconcile`), then carry it out:
- * remove orphan containers, forget rows of slots nobody wants, make sure every slot has its row
+ * remove orphan containers, forget rows and files of slots nobody wants, make sure every slot has its row
  * and its files directory. The slots' states are left to the supervisor and the status mirror.
  */
 import type { ContainerInput } from '../../machines/events.ts';
@@ -58,7 +58,13 @@ export async function reconcileAtStart(deps: Pick<PoolDeps, 'config' | 'engine' 
     await engine.remove(orphan.id);
   }
   const wantedNames = new Set(plan.slots.map((s) => s.slot.name));
-  for (const row of stored) if (!wantedNames.has(row.name)) await store.deleteSlot(row.name);
+  for (const row of stored) {
+    if (wantedNames.has(row.name)) continue;
+    // A slot nobody wants any more (grown at run time, or its type shrank): its row and its
+    // files go together, or the next holder of that name would find a stranger's files.
+    await store.deleteSlot(row.name);
+    await files.remove(row.name);
+  }
   for (const s of plan.slots) {
     const type = requireTypeSpec(config, s.slot.type);
     await files.ensure(s.slot.name, s.slot.type, s.slot.hostPort);

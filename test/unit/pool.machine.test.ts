@@ -1,4 +1,6 @@
 import test from 'ava';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { ann, bob, harness, until } from './harness.ts';
 
 test('When the pool starts on an empty engine, then every slot gets a container and becomes available', async (t) => {
@@ -127,6 +129,23 @@ test('When the runtime restarts, then it adopts the same containers and keeps as
   const again = h2.runtime.slotOfAssignment(assignment.id)!;
   t.is(again.name, slot.name);
   t.is(again.state, 'assigned');
+  await h2.runtime.stop();
+});
+
+test('When slots grown at run time are not wanted after a restart, then their rows and files directories go with them', async (t) => {
+  const h = await harness();
+  await h.runtime.resize('nginx', 4);
+  await until(h.runtime, () => h.runtime.slots().filter((s) => s.type === 'nginx' && s.state === 'available').length === 4);
+  const grown = h.runtime.slots().filter((s) => s.type === 'nginx').map((s) => s.name).sort().slice(2);
+  for (const name of grown) t.true(existsSync(h.files.dir(name)), `${name} has its files before the restart`);
+  const h2 = await h.restart();
+  const names = h2.runtime.slots().map((s) => s.name);
+  for (const name of grown) {
+    t.false(names.includes(name), `${name} is not a slot after the restart (the configuration says nginx=2)`);
+    t.false(existsSync(path.dirname(h2.files.dir(name))), `${name}'s files directory is gone`);
+  }
+  const rows = await h2.db.all<Array<{ name: string }>>('SELECT name FROM containers');
+  t.deepEqual(rows.map((r) => r.name).sort(), [...names].sort());
   await h2.runtime.stop();
 });
 
