@@ -1,10 +1,12 @@
 /**
  * Every state-changing /api request is recorded once its answer is sent: who asked, what route
  * (named by the table below, else `METHOD /path`), the target, the status, and a small detail
- * taken from allow-listed body fields and the answer — never a password or a secret.
+ * taken from allow-listed body fields and the answer — never a password or a secret. The row
+ * itself is built by `recordAction` (actions.ts), as for socket.io commands (socket-audit.ts).
  */
 import type { Request, RequestHandler } from 'express';
 import type { AuthUser } from '../accounts/accounts.ts';
+import { recordAction } from './actions.ts';
 import type { AuditLog } from './audit-log.ts';
 
 const ACTIONS: Record<string, string> = {
@@ -23,19 +25,22 @@ const ACTIONS: Record<string, string> = {
   'POST /containers/:id/files': 'files.upload',
   'DELETE /containers/:id/files/:name': 'files.delete',
   'DELETE /admin/users/:id': 'admin.user.delete',
+  'PUT /admin/registration': 'admin.registration.mode',
+  'POST /admin/invites': 'admin.invite.create',
+  'DELETE /admin/invites/:id': 'admin.invite.delete',
   'POST /admin/pool/resize': 'admin.pool.resize',
   'POST /admin/pool/add': 'admin.pool.add',
   'POST /admin/pool/reinit': 'admin.pool.reinit',
   'DELETE /admin/containers/:name': 'admin.container.release',
   'DELETE /admin/slots/:name': 'admin.slot.remove',
+  'POST /admin/slots/:name/restart': 'admin.slot.restart',
+  'POST /admin/slots/:name/recreate': 'admin.slot.recreate',
   'POST /admin/monitor/run': 'admin.monitor.run',
   'POST /admin/monitor/pause': 'admin.monitor.pause',
   'POST /admin/monitor/resume': 'admin.monitor.resume',
   'PUT /admin/monitor/interval': 'admin.monitor.interval',
 };
 
-/** Body fields worth keeping; everything else (passwords, keys, codes) stays out. */
-const BODY_FIELDS = ['type', 'size', 'count', 'name', 'seconds', 'username', 'email', 'mode'];
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function auditedAction(method: string, routePath: string): string {
@@ -55,55 +60,18 @@ export function auditRequests(audit: AuditLog, userOf: (req: Request) => AuthUse
     res.on('finish', () => {
       const route = (req as Request & { route?: { path?: unknown } }).route;
       if (typeof route?.path !== 'string') return; // no route matched: nothing was done
-      const action = auditedAction(req.method, (underAdmin ? '/admin' : '') + route.path);
-      const user = userOf(req);
-      const body = isRecord(req.body) ? req.body : {};
-      const triedName = typeof body.username === 'string' ? body.username.slice(0, 64) : null;
-      const ok = res.statusCode < 400;
-      audit.record({
-        actorId: user?.id ?? null,
-        actor: user?.username ?? triedName ?? 'anonymous',
-        action,
-        target: targetOf(req.params, answer),
-        ok,
+      recordAction(audit, {
+        via: 'http',
+        user: userOf(req),
+        action: auditedAction(req.method, (underAdmin ? '/admin' : '') + route.path),
+        input: req.body,
+        params: req.params,
+        answer,
+        ok: res.statusCode < 400,
         status: res.statusCode,
         ip: req.ip ?? req.socket.remoteAddress ?? null,
-        detail: detailOf(body, answer, ok),
       });
     });
     next();
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function targetOf(params: Record<string, unknown>, answer: unknown): string | null {
-  const container = isRecord(answer) && isRecord(answer.container) ? answer.container : null;
-  if (container && typeof container.name === 'string') return container.name;
-  const param = params.name ?? params.id;
-  return typeof param === 'string' ? param.slice(0, 128) : null;
-}
-
-function detailOf(body: Record<string, unknown>, answer: unknown, ok: boolean): Record<string, unknown> {
-  const detail: Record<string, unknown> = {};
-  for (const key of BODY_FIELDS) {
-    const value = body[key];
-    if (typeof value === 'number' || typeof value === 'boolean') detail[key] = value;
-    else if (typeof value === 'string') detail[key] = value.slice(0, 128);
-  }
-  if (!isRecord(answer)) return detail;
-  if (!ok && typeof answer.error === 'string') detail.error = answer.error.slice(0, 300);
-  if (Array.isArray(answer.files)) {
-    detail.files = answer.files.slice(0, 50).filter(isRecord).map((f) => ({ name: f.name, size: f.size }));
-  }
-  if (isRecord(answer.container) && typeof answer.container.id === 'number') detail.assignment = answer.container.id;
-  for (const key of ['released', 'user', 'id'] as const) {
-    if (answer[key] !== undefined && (typeof answer[key] !== 'object' || Array.isArray(answer[key]))) detail[key] = answer[key];
-  }
-  if (isRecord(answer.result)) {
-    for (const key of ['added', 'retired', 'kept', 'recreated', 'skipped'] as const) if (answer.result[key] !== undefined) detail[key] = answer.result[key];
-  }
-  return detail;
 }

@@ -76,6 +76,8 @@ export function registerCommands(socket: RealtimeSocket, ctx: CommandContext): v
       const slot = runtime.slotOfAssignment(id);
       const holder = slot?.assignment?.userId;
       if (!slot || (holder !== me.id && !me.isAdmin)) throw new RequestError(404, 'you have no container with that id');
+      // An admin releasing someone else's container: recorded as over HTTP (DELETE /api/admin/containers/:name).
+      if (holder !== me.id) call.noteForAudit({ action: 'admin.container.release', target: slot.name, extra: { user: slot.assignment?.username ?? null } });
       call.hold((changed) => changed.name === slot.name);
       await runtime.release(id);
       log.info('socket.released', { slot: slot.name, assignment: id, by: me.username });

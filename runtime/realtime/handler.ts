@@ -8,6 +8,8 @@
  * Broadcasts the act caused in the pool are held back with `call.hold(…)` and go out after the
  * acknowledgement, so the caller hears its answer before it hears about the consequences.
  * RequestErrors and InputErrors keep their sentence; anything else is logged and sanitised.
+ * Calls of a caller whose session is valid are told to `HandlerOptions.audit` after the
+ * acknowledgement, succeeded or refused (socket-audit.ts decides which are recorded).
  */
 import type { SlotView } from '../../machines/types.ts';
 import type { Ack, AckFn, ClientToServerEvents } from '../../shared/events.ts';
@@ -36,6 +38,29 @@ export interface Call {
   user: RealtimeUser;
   /** Hold back relayed slot changes that match until this call has been acknowledged. */
   hold(matches: (slot: SlotView) => boolean): void;
+  /** What the audit row of this call should say that its payload and result cannot (see `CallOutcome`). */
+  noteForAudit(note: AuditNote): void;
+}
+
+export interface AuditNote {
+  action?: string;
+  target?: string | null;
+  extra?: Record<string, string | number | boolean | null>;
+}
+
+/** One finished call of a caller whose session was valid: what `HandlerOptions.audit` hears. */
+export interface CallOutcome {
+  event: ClientEvent;
+  socket: RealtimeSocket;
+  user: RealtimeUser;
+  /** The payload as validated, or as sent when it did not validate. */
+  input: unknown;
+  ok: boolean;
+  /** The result acknowledged, or `{ error }` with the sentence the caller was told. */
+  answer: unknown;
+  /** The HTTP status the same answer has over HTTP (200, or the refusal's). */
+  status: number;
+  note: AuditNote | null;
 }
 
 /**
@@ -58,6 +83,15 @@ export interface HandlerOptions {
   sessionEnded?(socket: RealtimeSocket): void;
   /** Relayed slot changes can be held back until a call is acknowledged (see `Call.hold`). */
   hold?(matches: (slot: SlotView) => boolean): () => void;
+  /** Hears every call that got past `authorize`, once it has been acknowledged (the audit log). */
+  audit?(outcome: CallOutcome): void;
+}
+
+/** The HTTP status a refusal has: a RequestError's own, 400 for bad input, else 500. */
+export function statusOf(error: unknown): number {
+  if (error instanceof RequestError) return error.status;
+  if (error instanceof InputError) return 400;
+  return 500;
 }
 
 /** The sentence a client may see for an error; unknown errors are logged and replaced. */
@@ -86,6 +120,7 @@ export function handle<E extends ClientEvent, I extends PayloadOf<E>>(socket: Re
       }
     };
     const releases: Array<() => void> = [];
+    let note: AuditNote | null = null;
     const call: Call = {
       socket,
       get user() {
@@ -94,6 +129,19 @@ export function handle<E extends ClientEvent, I extends PayloadOf<E>>(socket: Re
       hold: (matches) => {
         if (options.hold) releases.push(options.hold(matches));
       },
+      noteForAudit: (n) => {
+        note = { ...note, ...n };
+      },
+    };
+    let authorized = false;
+    let input: unknown = args[0];
+    const audit = (outcome: Pick<CallOutcome, 'ok' | 'answer' | 'status'>) => {
+      if (!authorized || !options.audit) return;
+      try {
+        options.audit({ event, socket, user: call.user, input, note, ...outcome });
+      } catch (error) {
+        log.error('socket.audit_failed', { event, error: String(error) });
+      }
     };
     try {
       if (options.authorize && !(await options.authorize(socket, event))) {
@@ -101,12 +149,17 @@ export function handle<E extends ClientEvent, I extends PayloadOf<E>>(socket: Re
         options.sessionEnded?.(socket);
         return;
       }
-      const input = handler.validate(args[0]);
-      const result = await handler.act(input, call);
+      authorized = true;
+      const valid = handler.validate(args[0]);
+      input = valid;
+      const result = await handler.act(valid, call);
       reply({ data: result });
-      handler.broadcast?.(result, input, call);
+      audit({ ok: true, answer: result, status: 200 });
+      handler.broadcast?.(result, valid, call);
     } catch (error) {
-      reply({ error: publicMessage(log, event, error) });
+      const message = publicMessage(log, event, error);
+      reply({ error: message });
+      audit({ ok: false, answer: { error: message }, status: statusOf(error) });
     } finally {
       for (const release of releases) release();
     }

@@ -7,6 +7,7 @@
  * - relay.ts: what the PoolRuntime emits, broadcast to the rooms allowed to see it.
  * - container-access.ts: terminals, logs and stats inside a container.
  * - inspector.ts: the actors' states for admins who asked.
+ * - ../audit/socket-audit.ts: commands that change something, in the audit log like over HTTP.
  *
  * Who: a session cookie (browsers; the Origin must be this server) or an API token
  * (`auth: { token }` or `Authorization: Bearer …`), checked in `io.use`, re-checked before
@@ -19,6 +20,8 @@ import { Server } from 'socket.io';
 import { containerMachine } from '../../machines/container.machine.ts';
 import { poolMachine } from '../../machines/pool.machine.ts';
 import { SOCKET_PATH } from '../../shared/events.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import { auditSocketCalls } from '../audit/socket-audit.ts';
 import type { Config } from '../config.ts';
 import type { ContainerConsole } from '../docker/console.ts';
 import type { Logger } from '../logger.ts';
@@ -41,6 +44,8 @@ export interface RealtimeDeps {
   console: ContainerConsole | null;
   /** False while the pool is starting: commands are refused with a sentence. */
   ready?: () => boolean;
+  /** Where commands that change something are recorded (socket-audit.ts); none when absent. */
+  audit?: AuditLog;
   /** How often inspector batches go out (ms). */
   inspectEveryMs?: number;
   /** How often every socket's credentials are checked again (ms); a logged-out or deleted user is disconnected within this time. */
@@ -146,6 +151,7 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
     hold: relay.hold,
     authorize: (socket) => recheck(socket),
     sessionEnded: (socket) => endSession(socket, 'credentials no longer valid'),
+    ...(deps.audit ? { audit: auditSocketCalls(deps.audit, config.trustProxy) } : {}),
   };
 
   io.on('connection', (socket) => {

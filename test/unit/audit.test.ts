@@ -1,6 +1,7 @@
 import test from 'ava';
 import { AuditLog } from '../../runtime/audit/audit-log.ts';
 import { auditedAction } from '../../runtime/audit/http-audit.ts';
+import { clientAddress } from '../../runtime/audit/socket-audit.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import { SqliteAuditStore } from '../../runtime/store/audit-store.ts';
 import { openDb } from '../../runtime/store/db.ts';
@@ -38,5 +39,16 @@ test('When many rows are recorded in one turn, then they are written together an
 
 test('When a route is not in the table, then its action is named by method and route', (t) => {
   t.is(auditedAction('POST', '/admin/pool/resize'), 'admin.pool.resize');
-  t.is(auditedAction('POST', '/admin/invites'), 'POST /admin/invites');
+  t.is(auditedAction('POST', '/admin/invites'), 'admin.invite.create');
+  t.is(auditedAction('POST', '/admin/slots/:name/restart'), 'admin.slot.restart');
+  t.is(auditedAction('POST', '/admin/no-such-route'), 'POST /admin/no-such-route');
+});
+
+test('When a socket comes through a trusted proxy, then its address is the hop the proxy vouches for, as for HTTP', (t) => {
+  const handshake = { address: '10.0.0.9', headers: { 'x-forwarded-for': '203.0.113.7, 198.51.100.2' } };
+  t.is(clientAddress(handshake, false), '10.0.0.9', 'no proxy trusted: the peer');
+  t.is(clientAddress(handshake, true), '203.0.113.7', 'every proxy trusted: the first address');
+  t.is(clientAddress(handshake, 1), '198.51.100.2', 'one hop trusted: the one that hop added');
+  t.is(clientAddress(handshake, 5), '203.0.113.7');
+  t.is(clientAddress({ address: '10.0.0.9', headers: {} }, true), '10.0.0.9', 'no header: the peer');
 });
