@@ -63,7 +63,8 @@ export interface ExecResult {
 export interface ContainerEngine {
   ping(): Promise<void>;
   list(): Promise<ObservedContainer[]>;
-  run(spec: RunSpec): Promise<string>;
+  /** `signal`: the caller gave the start up (an engine that waits for it may stop waiting). */
+  run(spec: RunSpec, signal?: AbortSignal): Promise<string>;
   start(id: string): Promise<void>;
   stop(id: string): Promise<void>;
   remove(idOrName: string): Promise<void>;

@@ -239,10 +239,18 @@ export class SwarmEngine implements ContainerEngine {
     };
   }
 
-  async run(spec: RunSpec): Promise<string> {
+  /**
+   * Creates the slot's service and waits until its task runs. Gives up (removing only the service
+   * it created, never a later one of the same name) when the task finishes, cannot be placed, is
+   * not running in time, when its node goes down meanwhile (a task pinned to a down node never
+   * runs: waiting would keep a lost slot, and a creation turn, for nothing), or when the caller
+   * abandons it.
+   */
+  async run(spec: RunSpec, signal?: AbortSignal): Promise<string> {
     if (!spec.node) throw new EngineError(spec.name, 'a Swarm slot needs a node');
     const node = this.node(spec.node);
-    if (node.status.state === 'down') throw new EngineError(spec.name, `node ${spec.node} is down`);
+    const nodeDown = () => this.byName.get(spec.node!)?.status.state === 'down';
+    if (nodeDown()) throw new EngineError(spec.name, `node ${spec.node} is down`);
     await this.ensureNodeNetwork(node); // a node that joined after start
     await this.remove(spec.name);
     let serviceId: string;
@@ -256,6 +264,7 @@ export class SwarmEngine implements ContainerEngine {
     const started = Date.now();
     let unplaceableSince: number | null = null;
     for (let delay = 50; ; delay = Math.min(delay * 1.5, 250)) {
+      if (signal?.aborted) return this.giveUp(spec.name, serviceId, 'start abandoned');
       const tasks = (await this.manager.listTasks({ filters: { service: [serviceId] } })) as Task[];
       const task = tasks.sort((a, b) => (b.Version?.Index ?? 0) - (a.Version?.Index ?? 0))[0];
       const state = task?.Status?.State ?? 'new';
@@ -265,18 +274,20 @@ export class SwarmEngine implements ContainerEngine {
         return containerId;
       }
       const why = task?.Status?.Err || task?.Status?.Message || state;
-      if (FINISHED.has(state)) return this.giveUp(spec.name, `task ${state}: ${why}`);
+      if (FINISHED.has(state)) return this.giveUp(spec.name, serviceId, `task ${state}: ${why}`);
+      if (nodeDown()) return this.giveUp(spec.name, serviceId, `node ${spec.node} is down`);
       if (state === 'pending' && task?.Status?.Err) {
         unplaceableSince ??= Date.now();
-        if (Date.now() - unplaceableSince > UNPLACEABLE_MS) return this.giveUp(spec.name, `Swarm cannot place it: ${why}`);
+        if (Date.now() - unplaceableSince > UNPLACEABLE_MS) return this.giveUp(spec.name, serviceId, `Swarm cannot place it: ${why}`);
       }
-      if (Date.now() - started > TASK_START_MS) return this.giveUp(spec.name, `task not running after ${TASK_START_MS} ms (${why})`);
+      if (Date.now() - started > TASK_START_MS) return this.giveUp(spec.name, serviceId, `task not running after ${TASK_START_MS} ms (${why})`);
       await sleep(delay);
     }
   }
 
-  private async giveUp(name: string, message: string): Promise<never> {
-    await this.removeService(name).catch(() => undefined);
+  /** Removes the service this run created (by id: a later service of the same name is not ours). */
+  private async giveUp(name: string, serviceId: string, message: string): Promise<never> {
+    await this.removeService(serviceId).catch(() => undefined);
     throw new EngineError(name, message);
   }
 

@@ -128,7 +128,7 @@ export function providePoolMachine(deps: PoolDeps) {
       await store.setCustomFiles(slot.name, false);
     }
     stillWanted();
-    const id = await engine.run(runSpec(config, files, slot, copiesFiles));
+    const id = await engine.run(runSpec(config, files, slot, copiesFiles), signal);
     // A recovered holder's files must match exactly; a fresh slot only has its welcome page.
     await copyFiles(slot, id, reason === 'recover');
     stillWanted();
