@@ -58,13 +58,11 @@ export async function reconcileAtStart(deps: Pick<PoolDeps, 'config' | 'engine' 
     await engine.remove(orphan.id);
   }
   const wantedNames = new Set(plan.slots.map((s) => s.slot.name));
-  for (const row of stored) {
-    if (wantedNames.has(row.name)) continue;
-    // A slot nobody wants any more (grown at run time, or its type shrank): its row and its
-    // files go together, or the next holder of that name would find a stranger's files.
-    await store.deleteSlot(row.name);
-    await files.remove(row.name);
-  }
+  for (const row of stored) if (!wantedNames.has(row.name)) await store.deleteSlot(row.name);
+  // A slot nobody wants any more (grown at run time, its type shrank, or a process stopped
+  // between making its directory and saving its row) leaves no files behind, or the next slot
+  // of that name would serve a stranger's files.
+  for (const name of await files.slotNames()) if (!wantedNames.has(name)) await files.remove(name);
   for (const s of plan.slots) {
     const type = requireTypeSpec(config, s.slot.type);
     await files.ensure(s.slot.name, s.slot.type, s.slot.hostPort);

@@ -41,6 +41,16 @@ export class SlotFiles {
     await rm(path.dirname(this.dir(slotName)), { recursive: true, force: true });
   }
 
+  /** The slots that have a directory here, whether or not any slot of the pool still has that name. */
+  async slotNames(): Promise<string[]> {
+    try {
+      const entries = await readdir(this.root, { withFileTypes: true });
+      return entries.filter((e) => e.isDirectory() && /^[a-z0-9_-]+$/i.test(e.name)).map((e) => e.name);
+    } catch {
+      return [];
+    }
+  }
+
   async list(slotName: string): Promise<string[]> {
     try {
       return await readdir(this.dir(slotName));

@@ -128,6 +128,13 @@ export class FakeEngine implements ContainerEngine {
     if (!silently) this.listeners.forEach((l) => l({ action: 'die', containerId: c.id, name, at: Date.now() }));
   }
 
+  /** `docker stop`: the container exists, not running. */
+  stopFromOutside(name: string, silently = false) {
+    const c = this.byName(name)!;
+    c.running = false;
+    if (!silently) this.listeners.forEach((l) => l({ action: 'stop', containerId: c.id, name, at: Date.now() }));
+  }
+
   destroy(name: string, silently = false) {
     const c = this.byName(name)!;
     this.containers.delete(c.id);

@@ -26,6 +26,10 @@ export class MemorySlotFiles {
     this.dirs.delete(slotName);
   }
 
+  async slotNames(): Promise<string[]> {
+    return [...this.dirs.keys()];
+  }
+
   async list(slotName: string): Promise<string[]> {
     return [...(this.dirs.get(slotName)?.keys() ?? [])].sort();
   }

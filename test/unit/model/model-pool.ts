@@ -54,7 +54,7 @@ export class ModelPool {
   readonly sizes: Record<string, number> = { ...this.config.sizes };
   readonly violations: string[] = [];
   /** Every request sent: its kind, how many answers it got, whether a restart dropped it. */
-  readonly requests = new Map<string, { kind: RequestKind; answers: number; dropped: boolean }>();
+  readonly requests = new Map<string, { kind: RequestKind; answers: number; dropped: boolean; slotType?: string }>();
   /** Where each assignment the model knows of lives (port and slot), as its holder was told. */
   readonly holdings = new Map<number, Holding>();
   clock = new SimulatedClock();
@@ -96,7 +96,7 @@ export class ModelPool {
         monitorPaused: this.store.settings.get('monitor_paused') === 'true',
         expiry: { idleTtlMs: config.policy.idleTtlMs, maxLifetimeMs: config.policy.maxLifetimeMs, warnMs: config.policy.warnMs },
         elastic: config.policy.elastic,
-        baseSizes: this.sizes,
+        baseSizes: this.config.sizes,
       },
     });
     this.mirror = new StatusMirror(this.store, silentLogger, () => this.wall);
@@ -120,6 +120,9 @@ export class ModelPool {
     await this.settle();
     await this.mirror.flush();
     this.clock = new SimulatedClock();
+    // The sizes come back from the configuration, as in PoolRuntime.start: a resize lasts until
+    // the process restarts (docs/cli.md, pool resize).
+    Object.assign(this.sizes, this.config.sizes);
     await this.boot();
   }
 
@@ -135,9 +138,9 @@ export class ModelPool {
     await this.settle();
   }
 
-  request<K extends RequestKind>(kind: K, send: (requestId: string) => void) {
+  request<K extends RequestKind>(kind: K, send: (requestId: string) => void, slotType?: string) {
     const requestId = `r${this.nextRequest++}`;
-    this.requests.set(requestId, { kind, answers: 0, dropped: false });
+    this.requests.set(requestId, { kind, answers: 0, dropped: false, slotType });
     send(requestId);
     return requestId;
   }
@@ -170,6 +173,11 @@ export class ModelPool {
         const holding = this.holdings.get(event.assignment.id);
         const to = this.actor.getSnapshot().context.slots[event.to];
         if (holding && to) Object.assign(holding, { slot: to.name, hostPort: to.hostPort });
+        break;
+      }
+      case 'remove.done': {
+        const type = this.requests.get(event.requestId)?.slotType;
+        if (event.ok && type) this.sizes[type] = Math.max(0, (this.sizes[type] ?? 1) - 1);
         break;
       }
       case 'resize.done':
