@@ -66,6 +66,23 @@ export interface AdminSlot {
   assigned_at?: string | null;
 }
 
+/** A node of a Swarm: `ready`, `down` (the manager does not report it ready) or `drain` (its availability is not `active`). */
+export type NodeState = 'ready' | 'down' | 'drain';
+
+/**
+ * One node of the Swarm the pool runs on (`GET /api/admin/pool` `nodes`, `node:list`); none on
+ * one engine. `slots` counts the pool's slots on the node per state when the view was made.
+ */
+export interface NodeView {
+  name: string;
+  state: NodeState;
+  /** Host name or address at which the node's published ports are reached. */
+  host: string;
+  /** The host port range of each type the node may run. */
+  ports: Record<string, { portStart: number; portEnd: number }>;
+  slots: Record<SlotState, number>;
+}
+
 export interface SweepFindingView {
   name: string;
   expected: SlotState;
@@ -217,6 +234,8 @@ export interface ServerToClientEvents extends ConsoleServerEvents {
   /** Admins: any slot of the pool changed. */
   'slot:updated': (slot: AdminSlot) => void;
   'slot:removed': (payload: { name: string }) => void;
+  /** Admins, on a Swarm: every node, whenever a node's state, public host or port ranges change. */
+  'node:list': (nodes: NodeView[]) => void;
   'monitor:sweep': (sweep: SweepView) => void;
   'monitor:status': (status: MonitorView) => void;
   /** Admins: one new sample of the pool's history, every few seconds (`GET /api/admin/history` has the past). */
@@ -235,6 +254,8 @@ export interface ClientToServerEvents extends ConsoleClientEvents {
   'pool:counts': (ack: AckFn<PoolCounts>) => void;
   /** Admins: every slot of the pool. */
   'slot:list': (ack: AckFn<AdminSlot[]>) => void;
+  /** Admins: every node of the Swarm with its state (empty on one engine). */
+  'node:list': (ack: AckFn<NodeView[]>) => void;
   /** Admins: monitor status and the most recent health checks (newest first). */
   'monitor:get': (ack: AckFn<{ status: MonitorView; sweeps: SweepView[] }>) => void;
   'monitor:run': (ack: AckFn<SweepView>) => void;

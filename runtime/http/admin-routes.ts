@@ -13,7 +13,7 @@ import { removeAccount } from '../accounts/self-service.ts';
 import { idParam, upTo } from './validate.ts';
 import { validBody } from './api/request-validation.ts';
 import { Bodies } from './api/schemas.ts';
-import { adminSlotView, monitorView, reinitView, resizeView, sweepView } from './views.ts';
+import { adminSlotView, monitorView, nodeView, reinitView, resizeView, sweepView } from './views.ts';
 
 export interface AdminRouteDeps {
   config: Config;
@@ -97,8 +97,9 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log, sec
     res.json({ ok: true });
   });
 
+  // On a Swarm, `nodes` lists every node with its state and slot counts (none on one engine).
   router.get('/pool', (_req, res) => {
-    const nodes = runtime.nodes();
+    const nodes = runtime.nodes().map(nodeView);
     res.json({
       slots: runtime.slots().map((s) => adminSlotView(s, runtime.sinceOf(s.name))),
       counts: runtime.counts(),

@@ -1,7 +1,7 @@
 /** What the API (and the socket layer) shows of a slot: one shape for users, one for admins. */
 import type { SlotState, SlotView } from '../../machines/types.ts';
-import type { AdminSlot, LiveContainer, MonitorView, SweepView, ContainerView as SharedContainerView } from '../../shared/events.ts';
-import type { MonitorStatus, SweepRecord } from '../pool/pool-runtime.ts';
+import type { AdminSlot, LiveContainer, MonitorView, NodeView, SweepView, ContainerView as SharedContainerView } from '../../shared/events.ts';
+import type { MonitorStatus, NodeCounts, SweepRecord } from '../pool/pool-runtime.ts';
 import type { Config } from '../config.ts';
 import { SSH_LOGIN } from '../pool/pool-actors.ts';
 
@@ -47,6 +47,17 @@ export function adminSlotView(slot: SlotView, since: number | null): AdminSlotVi
     assignment_id: slot.assignment?.id ?? null,
     since: since === null ? null : new Date(since).toISOString(),
     error: slot.error,
+  };
+}
+
+/** A Swarm node as admins see it (shared/events.ts `NodeView`): the same in `GET /api/admin/pool` and `node:list`. */
+export function nodeView(node: NodeCounts): NodeView {
+  return {
+    name: node.name,
+    state: node.state,
+    host: node.host,
+    ports: Object.fromEntries(Object.entries(node.ports).map(([type, r]) => [type, { portStart: r.portStart, portEnd: r.portEnd }])),
+    slots: { ...node.slots },
   };
 }
 

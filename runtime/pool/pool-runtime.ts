@@ -9,16 +9,16 @@ import { EventEmitter } from 'node:events';
 import { createActor, type Actor } from 'xstate';
 import type { PoolEmitted } from '../../machines/pool.machine.ts';
 import { countByType } from '../../machines/pool.logic.ts';
-import type { Assignment, NodeStatus, SlotState, SlotView, TypeRange } from '../../machines/types.ts';
+import type { Assignment, SlotState, SlotView, TypeRange } from '../../machines/types.ts';
 import { launchRefused, RequestError } from '../http/request-error.ts';
 import { PendingRequests, isAnswer } from './pending-requests.ts';
 import { providePoolMachine, runSpec, type PoolDeps } from './pool-actors.ts';
 import { typeSpec } from '../config.ts';
 import { reconcileAtStart, typeRanges } from './reconcile.ts';
-import { sweepRecord, type MonitorStatus, type ReinitResult, type ResizeResult, type RuntimeEvents, type SweepRecord } from './runtime-events.ts';
+import { sweepRecord, type MonitorStatus, type NodeCounts, type ReinitResult, type ResizeResult, type RuntimeEvents, type SweepRecord } from './runtime-events.ts';
 import { StatusMirror } from './status-mirror.ts';
 
-export type { MonitorStatus, ReinitResult, ResizeResult, RuntimeEvents, SweepRecord } from './runtime-events.ts';
+export type { MonitorStatus, NodeCounts, ReinitResult, ResizeResult, RuntimeEvents, SweepRecord } from './runtime-events.ts';
 
 export type PoolActor = Actor<ReturnType<typeof providePoolMachine>>;
 
@@ -63,6 +63,7 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
       ...(this.deps.clock ? { clock: this.deps.clock } : {}),
     });
     this.mirror.start(Object.values(this.actor.getSnapshot().context.slots));
+    this.followNodes();
     this.actor.on('*', (event: PoolEmitted) => {
       this.mirror.record(event);
       this.announce(event);
@@ -129,6 +130,23 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
       };
       this.on('slot', check);
       queueMicrotask(check);
+    });
+  }
+
+  /** Tell listeners when a node's state, host or ports change (the sweep's node list repeats itself: only changes count). */
+  private followNodes() {
+    let seen: unknown = null;
+    let key = '';
+    this.actor.subscribe({
+      next: (snapshot) => {
+        const nodes = snapshot.context.nodes;
+        if (nodes === seen) return;
+        seen = nodes;
+        const now = JSON.stringify(Object.values(nodes).sort((a, b) => a.name.localeCompare(b.name)));
+        if (now === key) return;
+        key = now;
+        this.emit('nodes', this.nodes());
+      },
     });
   }
 
@@ -202,7 +220,7 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
   }
 
   /** On a cluster engine: every node with its state and how many slots of each state it runs. */
-  nodes(): Array<NodeStatus & { slots: Record<SlotState, number> }> {
+  nodes(): NodeCounts[] {
     const slots = this.slots();
     return Object.values(this.actor.getSnapshot().context.nodes).map((node) => {
       const counts = { available: 0, assigned: 0, failed: 0, stopped: 0 } as Record<SlotState, number>;

@@ -1,7 +1,7 @@
 /** What the pool runtime tells its listeners (HTTP, socket.io, metrics), and the records it keeps. */
 import type { InspectionEvent } from 'xstate';
 import type { PoolEmitted } from '../../machines/events.ts';
-import type { SlotState, SlotView } from '../../machines/types.ts';
+import type { NodeStatus, SlotState, SlotView } from '../../machines/types.ts';
 
 export interface RuntimeEvents {
   slot: [SlotView & { since: number }];
@@ -15,7 +15,12 @@ export interface RuntimeEvents {
   launch: [{ type: string; ok: boolean; refusal?: string; ms: number }];
   expiring: [Extract<PoolEmitted, { type: 'assignment.expiring' }>];
   expired: [Extract<PoolEmitted, { type: 'assignment.expired' }>];
+  /** Cluster engines: a node's state, host or port ranges changed (every node, as `nodes()` reads them). */
+  nodes: [NodeCounts[]];
 }
+
+/** A node of a cluster engine and how many of the pool's slots it runs, per state. */
+export type NodeCounts = NodeStatus & { slots: Record<SlotState, number> };
 
 export interface SweepRecord {
   at: number;

@@ -1,11 +1,11 @@
 /**
  * The pool's commands over socket.io: a user's containers (list, launch, release), pool counts,
- * and for admins the slots, the health monitor and the inspector. Each is a typed handler
+ * and for admins the slots, the Swarm's nodes, the health monitor and the inspector. Each is a typed handler
  * (handler.ts): the caller is re-checked, the payload validated, the pool asked, the caller
  * acknowledged, and only then are the slot changes the command caused relayed to others.
  */
 import type { Config } from '../config.ts';
-import { adminSlot, liveContainer, monitorView, sweepView } from '../http/views.ts';
+import { adminSlot, liveContainer, monitorView, nodeView, sweepView } from '../http/views.ts';
 import type { Logger } from '../logger.ts';
 import type { PoolRuntime } from '../pool/pool-runtime.ts';
 import { RequestError } from '../http/request-error.ts';
@@ -90,6 +90,7 @@ export function registerCommands(socket: RealtimeSocket, ctx: CommandContext): v
     validate: parse.none,
     act: () => runtime.slots().map((s) => adminSlot(s, runtime.sinceOf(s.name))),
   });
+  command('node:list', { admin: true }, { validate: parse.none, act: () => runtime.nodes().map(nodeView) });
   command('monitor:get', { admin: true }, {
     validate: parse.none,
     act: () => ({ status: monitorView(runtime.monitor()), sweeps: runtime.recentSweeps(50).map(sweepView) }),

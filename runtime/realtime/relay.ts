@@ -1,7 +1,7 @@
 /**
  * What the pool does, told to the people allowed to see it: the PoolRuntime's events become
  * socket.io broadcasts into rooms (`user:<id>` for a holder, `users` for counts, `admins` for
- * every slot and the monitor).
+ * every slot, the Swarm's nodes and the monitor).
  *
  * Slot changes can be held back: a command that is about to change slots (a launch, a release)
  * holds the changes that concern it until its caller has been acknowledged (handler.ts), so the
@@ -10,8 +10,8 @@
  */
 import type { SlotView } from '../../machines/types.ts';
 import type { Config } from '../config.ts';
-import { adminSlot, liveContainer, monitorView, sweepView } from '../http/views.ts';
-import type { MonitorStatus, PoolRuntime, RuntimeEvents, SweepRecord } from '../pool/pool-runtime.ts';
+import { adminSlot, liveContainer, monitorView, nodeView, sweepView } from '../http/views.ts';
+import type { MonitorStatus, NodeCounts, PoolRuntime, RuntimeEvents, SweepRecord } from '../pool/pool-runtime.ts';
 import type { RealtimeServer } from './socket-types.ts';
 
 export const userRoom = (id: number) => `user:${id}`;
@@ -105,6 +105,7 @@ export function attachRelay(io: RealtimeServer, runtime: PoolRuntime, config: Pi
     io.to(userRoom(e.assignment.userId)).emit('container:expired', { id: e.assignment.id, name: e.name, reason: e.reason });
   const onSweep = (s: SweepRecord) => io.to('admins').emit('monitor:sweep', sweepView(s));
   const onMonitor = (m: MonitorStatus) => io.to('admins').emit('monitor:status', monitorView(m));
+  const onNodes = (nodes: NodeCounts[]) => io.to('admins').emit('node:list', nodes.map(nodeView));
 
   runtime.on('slot', onSlot);
   runtime.on('slot.removed', onRemoved);
@@ -115,6 +116,7 @@ export function attachRelay(io: RealtimeServer, runtime: PoolRuntime, config: Pi
   runtime.on('expired', onExpired);
   runtime.on('sweep', onSweep);
   runtime.on('monitor', onMonitor);
+  runtime.on('nodes', onNodes);
 
   return {
     hold,
@@ -129,6 +131,7 @@ export function attachRelay(io: RealtimeServer, runtime: PoolRuntime, config: Pi
       runtime.off('expired', onExpired);
       runtime.off('sweep', onSweep);
       runtime.off('monitor', onMonitor);
+      runtime.off('nodes', onNodes);
     },
   };
 }

@@ -79,6 +79,9 @@ test.serial('When a user registers, launches nginx and uploads index.html, then 
   await adminPage.getByRole('link', { name: 'Admin' }).click();
   await adminPage.locator('tr[data-slot]').first().waitFor();
   t.is(await adminPage.locator('tr[data-slot]').count(), 3);
+  // One engine: no Nodes panel and no Node column (the slots and the nodes arrive in one sync).
+  t.is(await adminPage.locator('section[data-nodes], #nodes-title').count(), 0, 'no Nodes panel on one engine');
+  t.deepEqual(await adminPage.locator('table.slots thead th').allTextContents().then((h) => h.filter((text) => /node/i.test(text))), [], 'no Node column on one engine');
   const inspectorPage = await adminPage.context().newPage();
   inspectorPage.on('pageerror', (error) => pageErrors.push(`inspector: ${error.message}`));
   await inspectorPage.goto(`${deck.url}/inspector`);

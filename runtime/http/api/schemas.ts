@@ -60,12 +60,20 @@ export const AdminSlot = Type.Object({
   state: SlotState,
   phase: Type.String(),
   host_port: Type.Integer(),
+  node: Type.Optional(Nullable(Type.String({ description: 'on a Swarm: the node that runs the slot (null on one engine)' }))),
   container_id: Nullable(Type.String()),
   owner: Nullable(Type.String()),
   owner_id: Nullable(Type.Integer()),
   assignment_id: Nullable(Type.Integer()),
   since: Nullable(Type.String()),
   error: Nullable(Type.String()),
+});
+export const Node = Type.Object({
+  name: Type.String(),
+  state: Type.Union([Type.Literal('ready'), Type.Literal('down'), Type.Literal('drain')]),
+  host: Type.String({ description: 'where the node\'s published ports are reached' }),
+  ports: Type.Record(Type.String(), Type.Object({ portStart: Type.Integer(), portEnd: Type.Integer() })),
+  slots: Type.Record(Type.String(), Type.Integer(), { description: 'the pool\'s slots on the node, per state' }),
 });
 export const Counts = Type.Record(Type.String(), Type.Record(Type.String(), Type.Integer()), { description: 'per type, slots per state' });
 export const FileEntry = Type.Object({ name: Type.String(), size: Type.Integer() });

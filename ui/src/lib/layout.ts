@@ -95,7 +95,7 @@ function mergedEdges(graph: MachineGraph, known: Set<string>, parentOf: Map<stri
   return [...merged.entries()].map(([id, m]) => ({ id, ...m }));
 }
 
-export async function layoutMachine(graph: MachineGraph, measure: Measure): Promise<Layout> {
+export async function layoutMachine(graph: MachineGraph, measure: Measure, overrides: Record<string, string> = {}): Promise<Layout> {
   const parentOf = new Map(graph.nodes.map((n) => [n.id, n.parent]));
   const childrenOf = new Map<string, GraphNode[]>();
   let root: GraphNode | undefined;
@@ -145,7 +145,7 @@ export async function layoutMachine(graph: MachineGraph, measure: Measure): Prom
     elkNodes.get(container)!.edges!.push(elkEdge);
   }
 
-  const laid = await (await loadElk()).layout(elkRoot, { layoutOptions: OPTIONS });
+  const laid = await (await loadElk()).layout(elkRoot, { layoutOptions: { ...OPTIONS, ...overrides } });
 
   const boxes: Box[] = [];
   const walk = (node: ElkNode, depth: number) => {
