@@ -9,6 +9,7 @@
  * Errors are RequestErrors carrying the HTTP status.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import bcrypt from 'bcryptjs';
 import type { AccountLimits, Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
@@ -100,8 +101,18 @@ export function tooMany(message: string, waitMs: number): RequestError {
   return Object.assign(new RequestError(429, `${message}; try again in ${seconds} s`, 'throttled'), { retryAfter: seconds });
 }
 
+/** What the accounts tell the rest of the server: `revoked` when some credentials of a user stopped working. */
+export interface AccountEvents {
+  revoked: [userId: number];
+}
+
 export class Accounts {
   readonly store: AccountsStore;
+  /**
+   * Logout, a revoked token, a password change, an ended session, a lock-out or a deletion: live
+   * connections (socket.io) check their credentials again at once instead of at their next sweep.
+   */
+  readonly events = new EventEmitter<AccountEvents>();
   /** Replaceable so tests can drive it with their own clock. */
   throttle = new LoginThrottle();
   /** Password checks per client address (replaceable for tests). */
@@ -233,7 +244,14 @@ export class Accounts {
 
   async logout(cookieHeader: string | undefined): Promise<void> {
     const token = sessionToken(cookieHeader);
-    if (token) await this.store.deleteSession(sha256(token));
+    if (!token) return;
+    const userId = await this.store.deleteSession(sha256(token));
+    if (userId !== null) this.revoked(userId);
+  }
+
+  /** Some credentials of this user stopped working (see `events`). */
+  revoked(userId: number): void {
+    this.events.emit('revoked', userId);
   }
 
   // ---- who is asking ----
@@ -280,6 +298,7 @@ export class Accounts {
 
   async revokeToken(userId: number, id: number): Promise<void> {
     if (!(await this.store.deleteToken(userId, id))) throw new RequestError(404, 'no such token');
+    this.revoked(userId);
   }
 
   // ---- SSH keys ----
@@ -336,10 +355,12 @@ export class Accounts {
   async lockOut(userId: number): Promise<void> {
     await this.store.deleteUserSessions(userId);
     await this.store.deleteUserTokens(userId);
+    this.revoked(userId);
   }
 
   async deleteUser(userId: number): Promise<void> {
     if (!(await this.store.deleteUser(userId))) throw new RequestError(404, 'no such user');
+    this.revoked(userId);
     this.log.info('user.deleted', { id: userId });
   }
 }

@@ -54,6 +54,7 @@ export class SelfService {
     if (next === current) throw new RequestError(400, 'the new password is the same as the current one');
     await this.sessions.setPasswordHash(user.id, await this.accounts.hashPassword(next));
     const endedSessions = await this.sessions.endOthers(user.id, sessionToken ? sha256(sessionToken) : null);
+    this.accounts.revoked(user.id);
     this.log.info('account.password_changed', { user: user.username, endedSessions });
     return { endedSessions };
   }
@@ -67,6 +68,7 @@ export class SelfService {
 
   async endSession(user: AuthUser, id: number): Promise<void> {
     if (!(await this.sessions.end(user.id, id))) throw new RequestError(404, 'no such session');
+    this.accounts.revoked(user.id);
   }
 
   async deleteAccount(user: AuthUser, password: string, ip: string): Promise<string[]> {

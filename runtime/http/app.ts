@@ -151,7 +151,7 @@ export async function createHttpApp(deps: AppDeps): Promise<HttpApp> {
       // nginx/ALB: 60 s), so a client never reuses a socket the server is closing that moment.
       server.keepAliveTimeout = 65_000;
       server.headersTimeout = 66_000;
-      realtime = attachRealtime(server, { runtime, config, log, authenticate: accounts.authenticate, console: deps.console ?? null, ready: () => deps.state.ready, audit: deps.audit });
+      realtime = attachRealtime(server, { runtime, config, log, authenticate: accounts.authenticate, console: deps.console ?? null, ready: () => deps.state.ready, audit: deps.audit, revocations: accounts.events });
       const io = realtime.io;
       history.on('sample', (sample) => io.to('admins').emit('history:sample', sample));
     },

@@ -15,11 +15,13 @@
  * Rooms: `user:<id>` gets that user's containers only; `users` gets pool counts; `admins`
  * gets every slot and the monitor; `inspect` (admins who asked) gets actor changes.
  */
+import type { EventEmitter } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import { containerMachine } from '../../machines/container.machine.ts';
 import { poolMachine } from '../../machines/pool.machine.ts';
 import { SOCKET_PATH } from '../../shared/events.ts';
+import type { AccountEvents } from '../accounts/accounts.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { auditSocketCalls } from '../audit/socket-audit.ts';
 import type { Config } from '../config.ts';
@@ -52,6 +54,8 @@ export interface RealtimeDeps {
   recheckMs?: number;
   /** How long a check of a socket's credentials is trusted before a command checks again (ms). */
   recheckCacheMs?: number;
+  /** Told when some credentials of a user stopped working: that user's sockets are checked at once. */
+  revocations?: Pick<EventEmitter<AccountEvents>, 'on' | 'off'>;
 }
 
 export interface Realtime {
@@ -173,16 +177,24 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
   }, deps.inspectEveryMs ?? 200);
   inspectTimer.unref();
 
-  const recheckTimer = setInterval(() => {
-    for (const socket of io.sockets.sockets.values()) {
+  /** Check these sockets' credentials now; end the ones that stopped working. */
+  function recheckNow(sockets: Iterable<RealtimeSocket>) {
+    for (const socket of sockets) {
       recheck(socket, true)
         .then((user) => {
           if (!user) endSession(socket, 'credentials no longer valid');
         })
         .catch((error) => log.warn('socket.recheck_failed', { error: String(error) }));
     }
-  }, deps.recheckMs ?? 15_000);
+  }
+  const recheckTimer = setInterval(() => recheckNow(io.sockets.sockets.values()), deps.recheckMs ?? 15_000);
   recheckTimer.unref();
+  const onRevoked = (userId: number) => {
+    const room = io.sockets.adapter.rooms.get(userRoom(userId));
+    if (!room) return;
+    recheckNow([...room].flatMap((id) => io.sockets.sockets.get(id) ?? []));
+  };
+  deps.revocations?.on('revoked', onRevoked);
 
   return {
     io,
@@ -190,6 +202,7 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
     async close() {
       clearInterval(inspectTimer);
       clearInterval(recheckTimer);
+      deps.revocations?.off('revoked', onRevoked);
       await access.close();
       relay.close();
       runtime.off('inspect', onInspect);

@@ -118,8 +118,10 @@ export class AccountsStore {
     );
   }
 
-  async deleteSession(tokenHash: string): Promise<void> {
-    await this.db.run(`DELETE FROM sessions WHERE token_hash = ?`, tokenHash);
+  /** End the session with this hash; its user's id, or null when there was none. */
+  async deleteSession(tokenHash: string): Promise<number | null> {
+    const row = await this.db.get<{ user_id: number }>(`DELETE FROM sessions WHERE token_hash = ? RETURNING user_id`, tokenHash);
+    return row?.user_id ?? null;
   }
 
   async deleteUserSessions(userId: number): Promise<void> {
