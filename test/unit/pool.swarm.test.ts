@@ -85,6 +85,7 @@ test('When a node drains, then its free slots leave at once and a held one leave
   t.is(h.runtime.slotOfAssignment(held.assignment.id)!.node, 'n2', 'the holder keeps the container while draining');
   await h.runtime.release(held.assignment.id);
   await until(h.runtime, () => h.runtime.slots().every((s) => s.node === 'n1') && h.runtime.slots().filter((s) => s.type === 'nginx').length === 4);
-  t.pass();
+  t.deepEqual([...new Set(h.runtime.slots().map((s) => s.node))], ['n1'], 'after the release nothing is left on the drained node');
+  t.is(h.runtime.slots().filter((s) => s.type === 'nginx').length, 4, 'the pool keeps its size on the remaining node');
   await h.runtime.stop();
 });
