@@ -100,8 +100,11 @@ export interface NodeLossPlan {
 }
 
 /**
- * What leaving nodes take with them. A held slot on a draining node stays until it is released
- * (then it is free and leaves). Reserved slots and slots whose move is under way are left alone.
+ * What leaving nodes take with them. A held slot on a down node moves at once. A held slot on a
+ * draining node stays while its container serves and leaves once released (then it is free); if
+ * its container is gone (Swarm shuts down every task of a drained node, and a drained node takes
+ * no new task, so it cannot be rebuilt there) it moves at once like one of a down node. Reserved
+ * slots, slots being released and slots whose move is under way are left alone.
  */
 export function planNodeLoss(slots: Record<string, SlotView>, reserved: Record<string, Reservation>, nodes: Nodes, moving: (name: string) => boolean): NodeLossPlan {
   const plan: NodeLossPlan = { move: [], retire: [] };
@@ -109,7 +112,8 @@ export function planNodeLoss(slots: Record<string, SlotView>, reserved: Record<s
     const node = slot.node ? nodes[slot.node] : undefined;
     if (!isLeaving(node) || slot.phase === 'retiring' || reserved[slot.name]) continue;
     if (slot.assignment) {
-      if (node!.state === 'down' && !moving(slot.name)) plan.move.push(slot.name);
+      const lost = node!.state === 'down' || slot.state === 'failed';
+      if (lost && slot.phase !== 'releasing' && !moving(slot.name)) plan.move.push(slot.name);
     } else plan.retire.push(slot.name);
   }
   return plan;

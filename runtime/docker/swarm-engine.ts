@@ -242,15 +242,20 @@ export class SwarmEngine implements ContainerEngine {
   /**
    * Creates the slot's service and waits until its task runs. Gives up (removing only the service
    * it created, never a later one of the same name) when the task finishes, cannot be placed, is
-   * not running in time, when its node goes down meanwhile (a task pinned to a down node never
-   * runs: waiting would keep a lost slot, and a creation turn, for nothing), or when the caller
-   * abandons it.
+   * not running in time, when its node goes down or is drained meanwhile (a task pinned there
+   * never runs: waiting would keep a lost slot, and a creation turn, for nothing), or when the
+   * caller abandons it.
    */
   async run(spec: RunSpec, signal?: AbortSignal): Promise<string> {
     if (!spec.node) throw new EngineError(spec.name, 'a Swarm slot needs a node');
     const node = this.node(spec.node);
-    const nodeDown = () => this.byName.get(spec.node!)?.status.state === 'down';
-    if (nodeDown()) throw new EngineError(spec.name, `node ${spec.node} is down`);
+    // Down, or drained (Swarm places no new task on a drained node): the task would never run.
+    const unusable = () => {
+      const state = this.byName.get(spec.node!)?.status.state;
+      return state === 'down' ? `node ${spec.node} is down` : state === 'drain' ? `node ${spec.node} is drained` : null;
+    };
+    const refused = unusable();
+    if (refused) throw new EngineError(spec.name, refused);
     await this.ensureNodeNetwork(node); // a node that joined after start
     await this.remove(spec.name);
     let serviceId: string;
@@ -275,7 +280,8 @@ export class SwarmEngine implements ContainerEngine {
       }
       const why = task?.Status?.Err || task?.Status?.Message || state;
       if (FINISHED.has(state)) return this.giveUp(spec.name, serviceId, `task ${state}: ${why}`);
-      if (nodeDown()) return this.giveUp(spec.name, serviceId, `node ${spec.node} is down`);
+      const gone = unusable();
+      if (gone) return this.giveUp(spec.name, serviceId, gone);
       if (state === 'pending' && task?.Status?.Err) {
         unplaceableSince ??= Date.now();
         if (Date.now() - unplaceableSince > UNPLACEABLE_MS) return this.giveUp(spec.name, serviceId, `Swarm cannot place it: ${why}`);

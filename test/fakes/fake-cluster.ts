@@ -29,6 +29,7 @@ export class FakeCluster extends FakeEngine {
     const node = this.nodeList.find((n) => n.name === spec.node);
     if (!node) throw new Error(`${spec.name}: a cluster slot needs a node`);
     if (node.state === 'down') throw new Error(`${spec.name}: node ${node.name} is down`);
+    if (node.state === 'drain') throw new Error(`${spec.name}: node ${node.name} is drained`);
     return super.run(spec);
   }
 
@@ -46,11 +47,16 @@ export class FakeCluster extends FakeEngine {
     this.calls.push({ op: 'deleteFiles', target: id });
   }
 
-  /** The manager marks a node: its containers stop being reported as running when it is down. */
-  setNode(name: string, state: NodeStatus['state']) {
+  /**
+   * The manager marks a node: its containers stop being reported as running when it is down; a
+   * drain shuts every task of the node down (their deaths come from the node's engine) unless
+   * `keepTasks` (to test what the pool does with held slots whose containers survive a drain).
+   */
+  setNode(name: string, state: NodeStatus['state'], options: { keepTasks?: boolean } = {}) {
     this.nodeList.find((n) => n.name === name)!.state = state;
     if (state === 'down') for (const c of this.containers.values()) if (c.spec.node === name) c.running = false;
     const nodes = structuredClone(this.nodeList);
     this.nodeListeners.forEach((l) => l(nodes));
+    if (state === 'drain' && !options.keepTasks) for (const c of [...this.containers.values()]) if (c.spec.node === name && c.running) this.kill(c.name);
   }
 }

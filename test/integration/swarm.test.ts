@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import test from 'ava';
 import type Docker from 'dockerode';
-import { ensureSwarmLab, startNode, stopNode, waitNodeState, type SwarmLab } from '../support/swarm-lab.ts';
+import { ensureSwarmLab, removeSwarmPool, startNode, stopNode, waitNodeState, type SwarmLab } from '../support/swarm-lab.ts';
 import { eventually, fetchText, startTestDeck, testEnv, type TestDeck } from '../support/server.ts';
 import { openSocket, type PoolSocket } from '../support/sockets.ts';
 import type { SlotView } from '../../machines/types.ts';
@@ -33,19 +33,12 @@ test.after.always(async () => {
   for (const s of sockets) s.close();
   const poolName = deck?.config.poolName;
   await deck?.stop().catch(() => undefined);
-  if (lab && poolName) await removeSwarmPool(lab, poolName);
+  if (lab && poolName) {
+    await startNode(2).catch(() => undefined);
+    await removeSwarmPool(lab, poolName);
+  }
   if (deck) (await import('node:fs')).rmSync(deck.env.POOLDECK_DATA!, { recursive: true, force: true });
 });
-
-/** Every service and network of a test pool, on the manager and on each node. */
-async function removeSwarmPool(lab: SwarmLab, poolName: string) {
-  await startNode(2).catch(() => undefined);
-  const services = await lab.manager.listServices({ filters: { label: [`pooldeck.pool=${poolName}`] } });
-  await Promise.all(services.map((s) => lab.manager.getService(s.ID!).remove().catch(() => undefined)));
-  await eventually(async () => (await lab.manager.listTasks({ filters: { label: [`pooldeck.pool=${poolName}`] } })).length === 0, 20_000, 250);
-  await lab.manager.getNetwork(`pooldeck_${poolName}`).remove().catch(() => undefined);
-  for (const node of lab.nodes) await node.docker.getNetwork(`pooldeck_${poolName}_isolated`).remove().catch(() => undefined);
-}
 
 interface ContainerView {
   id: number;

@@ -175,3 +175,19 @@ export async function stopNode(index: number): Promise<void> {
 export async function startNode(index: number): Promise<void> {
   await run(LAB_SCRIPT, ['start', String(index)], { timeout: 120_000 });
 }
+
+/** `docker node update --availability <drain|active> swarmlab-node<index>`, through the manager's API. */
+export async function setAvailability(lab: SwarmLab, index: number, availability: 'drain' | 'active'): Promise<void> {
+  const node = lab.manager.getNode(lab.node(index).id);
+  const current = await node.inspect();
+  await node.update({ version: current.Version.Index, ...current.Spec, Availability: availability });
+}
+
+/** Every service and network a test pool left on the lab: on the manager and on each node. */
+export async function removeSwarmPool(lab: SwarmLab, poolName: string): Promise<void> {
+  const services = await lab.manager.listServices({ filters: { label: [`pooldeck.pool=${poolName}`] } });
+  await Promise.all(services.map((s) => lab.manager.getService(s.ID!).remove().catch(() => undefined)));
+  await eventually(async () => (await lab.manager.listTasks({ filters: { label: [`pooldeck.pool=${poolName}`] } })).length === 0, 20_000, 250);
+  await lab.manager.getNetwork(`pooldeck_${poolName}`).remove().catch(() => undefined);
+  for (const node of lab.nodes) await node.docker.getNetwork(`pooldeck_${poolName}_isolated`).remove().catch(() => undefined);
+}

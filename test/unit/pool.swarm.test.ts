@@ -75,17 +75,40 @@ test('When the node holding an assignment goes down, then the assignment moves t
   await h.runtime.stop();
 });
 
-test('When a node drains, then its free slots leave at once and a held one leaves after release', async (t) => {
+test('When a node drains and its held container survives, then its free slots leave at once and the held one leaves after release', async (t) => {
   const h = await cluster();
   await h.runtime.launch(ann, 'nginx');
   const held = await h.runtime.launch(bob, 'nginx');
   t.is(held.slot.node, 'n2');
-  h.cluster.setNode('n2', 'drain');
+  h.cluster.setNode('n2', 'drain', { keepTasks: true });
   await until(h.runtime, () => h.runtime.slots().filter((s) => s.node === 'n2').map((s) => s.name).join() === held.slot.name);
   t.is(h.runtime.slotOfAssignment(held.assignment.id)!.node, 'n2', 'the holder keeps the container while draining');
   await h.runtime.release(held.assignment.id);
   await until(h.runtime, () => h.runtime.slots().every((s) => s.node === 'n1') && h.runtime.slots().filter((s) => s.type === 'nginx').length === 4);
   t.deepEqual([...new Set(h.runtime.slots().map((s) => s.node))], ['n1'], 'after the release nothing is left on the drained node');
   t.is(h.runtime.slots().filter((s) => s.type === 'nginx').length, 4, 'the pool keeps its size on the remaining node');
+  await h.runtime.stop();
+});
+
+test('When a node drains and Swarm shuts its tasks down, then a held slot moves at once with its files and nothing of the pool stays on the drained node', async (t) => {
+  const h = await cluster();
+  await h.runtime.launch(ann, 'nginx');
+  const held = await h.runtime.launch(bob, 'nginx');
+  t.is(held.slot.node, 'n2');
+  const moved = new Promise<{ from: string; to: string }>((resolve) => h.runtime.once('moved', resolve));
+  h.cluster.setNode('n2', 'drain');
+  const move = await moved;
+  t.is(move.from, held.slot.name);
+  const now = h.runtime.slotOfAssignment(held.assignment.id)!;
+  t.is(now.node, 'n1');
+  t.like(h.cluster.copies.filter((c) => c.id === now.containerId).at(-1), { node: 'n1', replace: true }, 'the holder\'s files come along');
+  await until(h.runtime, () => {
+    const slots = h.runtime.slots();
+    return slots.every((s) => s.node === 'n1') && ['nginx', 'ssh'].every((type) => slots.filter((s) => s.type === type && (s.state === 'available' || s.state === 'assigned')).length === (type === 'nginx' ? 4 : 2));
+  });
+  t.false([...h.cluster.containers.values()].some((c) => c.spec.node === 'n2'), 'no container of the pool is left on the drained node');
+  const holders = h.runtime.slots().filter((s) => s.assignment).map((s) => s.assignment!.id);
+  t.is(holders.length, 2);
+  t.is(new Set(holders).size, 2, 'each assignment held once');
   await h.runtime.stop();
 });
