@@ -222,6 +222,8 @@ export interface ServerToClientEvents extends ConsoleServerEvents {
   'container:released': (payload: { id: number; name: string }) => void;
   /** One of your containers died and was rebuilt in place with your files. */
   'container:recovered': (payload: { id: number; name: string; durationMs: number; attempts: number }) => void;
+  /** An admin restarted (`restart`) or recreated (`recreate`) one of your containers; it is back, with your files. */
+  'container:restarted': (payload: { id: number; name: string; kind: 'restart' | 'recreate'; durationMs: number }) => void;
   /** One of your containers could not be rebuilt and was moved to another slot. */
   'container:moved': (payload: { id: number; from: string; to: string }) => void;
   /** One of your containers cannot be rebuilt right now; the pool keeps trying. */

@@ -83,7 +83,10 @@ export class AuditLog {
   }
 }
 
-/** The supervisor's own actions, as `system`: recoveries, moves, stranded assignments, expiries. */
+/**
+ * The supervisor's own actions, as `system`: recoveries, moves, stranded assignments, expiries;
+ * and a held slot back after an admin's restart or recreate, as that admin (not a recovery).
+ */
 export function auditPool(audit: AuditLog, pool: EventEmitter<RuntimeEvents>): () => void {
   const system = { actorId: null, actor: 'system' } as const;
   const onRecovery = (e: RuntimeEvents['recovery'][0]) =>
@@ -92,13 +95,18 @@ export function auditPool(audit: AuditLog, pool: EventEmitter<RuntimeEvents>): (
     audit.record({ ...system, action: 'pool.moved', target: e.to, ok: true, detail: { from: e.from, to: e.to, assignment: e.assignment.id, user: e.assignment.username } });
   const onStranded = (e: RuntimeEvents['stranded'][0]) =>
     audit.record({ ...system, action: 'pool.stranded', target: e.name, ok: false, detail: { assignment: e.assignment.id, user: e.assignment.username, message: e.message } });
+  // Not a recovery: the rebuild after an admin's restart or recreate, under that admin's name.
+  const onRestarted = (e: RuntimeEvents['restarted'][0]) =>
+    audit.record({ actorId: e.by.id, actor: e.by.username, action: e.kind === 'restart' ? 'admin.slot.restarted' : 'admin.slot.recreated', target: e.name, ok: true, detail: { assignment: e.assignment.id, user: e.assignment.username, durationMs: e.durationMs, attempts: e.attempts } });
   const onExpired = (e: RuntimeEvents['expired'][0]) =>
     audit.record({ ...system, action: 'pool.expired', target: e.name, ok: true, detail: { assignment: e.assignment.id, user: e.assignment.username, reason: e.reason } });
   pool.on('recovery', onRecovery);
   pool.on('moved', onMoved);
   pool.on('stranded', onStranded);
   pool.on('expired', onExpired);
+  pool.on('restarted', onRestarted);
   return () => {
+    pool.off('restarted', onRestarted);
     pool.off('recovery', onRecovery);
     pool.off('moved', onMoved);
     pool.off('stranded', onStranded);

@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import type { Accounts } from '../accounts/accounts.ts';
 import { typeSpec, type Config } from '../config.ts';
-import { EngineError, type ContainerEngine } from '../docker/engine.ts';
+import type { ContainerEngine } from '../docker/engine.ts';
 import type { Logger } from '../logger.ts';
 import type { PoolRuntime } from '../pool/pool-runtime.ts';
 import { RequestError } from './request-error.ts';
@@ -149,30 +149,14 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log, sec
 
   // Act on one slot through Docker; the slot's actor hears of it on Docker's event stream and
   // does what it always does: a stopped container is started again, a removed one recreated
-  // (a held one in place, with its files).
-  const slotToAct = (name: string) => {
-    const slot = runtime.slots().find((s) => s.name === name);
-    if (!slot) throw new RequestError(404, 'no such container');
-    if (slot.state === 'stopped' || slot.state === 'failed' || !slot.containerId) throw new RequestError(409, `${slot.name} is busy (${slot.state}, ${slot.phase || 'no container'}); try again when it settles`);
-    return { slot, containerId: slot.containerId };
-  };
-
-  const refused = (error: unknown): never => {
-    if (error instanceof EngineError) throw new RequestError(409, error.message);
-    throw error;
-  };
-
+  // (a held one in place, with its files). The rebuild is not counted as a recovery.
   router.post('/slots/:name/restart', async (req, res) => {
-    const { slot, containerId } = slotToAct(req.params.name);
-    await engine.stop(containerId).catch(refused);
-    log.info('admin.restarted', { admin: adminOf(req).username, slot: slot.name, container: containerId.slice(0, 12) });
+    const slot = await runtime.intervene('restart', String(req.params.name), adminOf(req));
     res.json({ ok: true, name: slot.name });
   });
 
   router.post('/slots/:name/recreate', async (req, res) => {
-    const { slot, containerId } = slotToAct(req.params.name);
-    await engine.remove(containerId).catch(refused);
-    log.info('admin.recreated', { admin: adminOf(req).username, slot: slot.name, container: containerId.slice(0, 12) });
+    const slot = await runtime.intervene('recreate', String(req.params.name), adminOf(req));
     res.json({ ok: true, name: slot.name });
   });
 

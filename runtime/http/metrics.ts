@@ -117,6 +117,12 @@ export function createMetrics(runtime: Runtime, options: MetricsOptions = {}): M
     buckets: RECOVERY_BUCKETS,
     registers: [registry],
   });
+  const restarts = new Counter({
+    name: 'pooldeck_slot_restarts_total',
+    help: 'Assigned containers back after an admin restarted or recreated them (not counted as recoveries).',
+    labelNames: ['type', 'kind'] as const,
+    registers: [registry],
+  });
   const moved = new Counter({
     name: 'pooldeck_assignments_moved_total',
     help: 'Assignments moved to another slot because theirs could not be rebuilt.',
@@ -188,6 +194,7 @@ export function createMetrics(runtime: Runtime, options: MetricsOptions = {}): M
     recoveries.inc({ type });
     recoverySeconds.observe({ type }, e.durationMs / 1000);
   };
+  const onRestarted = (e: RuntimeEvents['restarted'][0]) => restarts.inc({ type: typeOf(e.name), kind: e.kind });
   const onMoved = (e: RuntimeEvents['moved'][0]) => moved.inc({ type: typeOf(e.to) });
   const onStranded = (e: RuntimeEvents['stranded'][0]) => stranded.inc({ type: typeOf(e.name) });
   const onExpired = (e: RuntimeEvents['expired'][0]) => expired.inc({ type: typeOf(e.name), reason: String(e.reason) });
@@ -202,6 +209,7 @@ export function createMetrics(runtime: Runtime, options: MetricsOptions = {}): M
   };
   runtime.on('launch', onLaunch);
   runtime.on('recovery', onRecovery);
+  runtime.on('restarted', onRestarted);
   runtime.on('moved', onMoved);
   runtime.on('stranded', onStranded);
   runtime.on('expired', onExpired);
@@ -220,6 +228,7 @@ export function createMetrics(runtime: Runtime, options: MetricsOptions = {}): M
     close() {
       runtime.off('launch', onLaunch);
       runtime.off('recovery', onRecovery);
+      runtime.off('restarted', onRestarted);
       runtime.off('moved', onMoved);
       runtime.off('stranded', onStranded);
       runtime.off('expired', onExpired);

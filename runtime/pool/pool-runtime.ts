@@ -10,15 +10,17 @@ import { createActor, type Actor } from 'xstate';
 import type { PoolEmitted } from '../../machines/pool.machine.ts';
 import { countByType } from '../../machines/pool.logic.ts';
 import type { Assignment, SlotState, SlotView, TypeRange } from '../../machines/types.ts';
+import { EngineError } from '../docker/engine.ts';
 import { launchRefused, RequestError } from '../http/request-error.ts';
+import { Interventions, type InterventionKind } from './interventions.ts';
 import { PendingRequests, isAnswer } from './pending-requests.ts';
 import { providePoolMachine, runSpec, type PoolDeps } from './pool-actors.ts';
 import { typeSpec } from '../config.ts';
 import { reconcileAtStart, typeRanges } from './reconcile.ts';
-import { sweepRecord, type MonitorStatus, type NodeCounts, type ReinitResult, type ResizeResult, type RuntimeEvents, type SweepRecord } from './runtime-events.ts';
+import { sweepRecord, type MonitorStatus, type NodeCounts, type ReinitResult, type ResizeResult, type RestartedEvent, type RuntimeEvents, type SweepRecord } from './runtime-events.ts';
 import { StatusMirror } from './status-mirror.ts';
 
-export type { MonitorStatus, NodeCounts, ReinitResult, ResizeResult, RuntimeEvents, SweepRecord } from './runtime-events.ts';
+export type { MonitorStatus, NodeCounts, ReinitResult, ResizeResult, RestartedEvent, RuntimeEvents, SweepRecord } from './runtime-events.ts';
 
 export type PoolActor = Actor<ReturnType<typeof providePoolMachine>>;
 
@@ -28,6 +30,7 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
   private readonly mirror: StatusMirror;
   private readonly since = new Map<string, number>();
   private readonly sweeps: SweepRecord[] = [];
+  private readonly interventions: Interventions;
   private stopWatching: (() => void) | null = null;
 
   constructor(readonly deps: PoolDeps) {
@@ -35,6 +38,7 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
     this.setMaxListeners(0);
     this.pending = new PendingRequests(deps.log);
     this.mirror = new StatusMirror(deps.store, deps.log, deps.now);
+    this.interventions = new Interventions(deps.now);
   }
 
   get ranges(): Record<string, TypeRange> {
@@ -65,6 +69,15 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
     this.mirror.start(Object.values(this.actor.getSnapshot().context.slots));
     this.followNodes();
     this.actor.on('*', (event: PoolEmitted) => {
+      // The rebuild after an admin's restart or recreate is not a recovery (interventions.ts).
+      const intervention = event.type === 'recovery.done' ? this.interventions.claim(event.name) : null;
+      if (event.type === 'recovery.done' && intervention) {
+        const restarted: RestartedEvent = { ...event, kind: intervention.kind, by: intervention.by };
+        this.mirror.recordRestart(restarted);
+        log.info('slot.restarted', { slot: event.name, kind: intervention.kind, by: intervention.by.username, assignment: event.assignment.id, durationMs: event.durationMs });
+        this.emit('restarted', restarted);
+        return;
+      }
       this.mirror.record(event);
       this.announce(event);
     });
@@ -162,12 +175,14 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
         const slot = event.slot;
         const since = now();
         this.since.set(slot.name, since);
+        this.interventions.slotChanged(slot);
         log.debug('slot.state', { slot: slot.name, state: slot.state, phase: slot.phase });
         this.emit('slot', { ...slot, since });
         break;
       }
       case 'slot.removed':
         this.since.delete(event.name);
+        this.interventions.slotRemoved(event.name);
         this.emit('slot.removed', event.name);
         break;
       case 'recovery.done':
@@ -302,6 +317,29 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
     const { type: _answer, requestId: _id, ...result } = await this.pending.ask('reinit', (requestId) => this.actor.send({ type: 'pool.reinit', requestId }));
     this.deps.log.info('pool.reinit', { recreated: result.recreated.length, skipped: result.skipped.length });
     return result;
+  }
+
+  /**
+   * An admin restarts (stops) or recreates (removes) one slot's container through Docker; the
+   * slot's actor brings it back as it does a dead one (a held one in place, with its files).
+   * That rebuild is reported as `restarted`, not as a recovery.
+   */
+  async intervene(kind: InterventionKind, name: string, by: { id: number; username: string }): Promise<SlotView> {
+    const slot = this.slots().find((s) => s.name === name);
+    if (!slot) throw new RequestError(404, 'no such container');
+    const containerId = slot.containerId;
+    if (slot.state === 'stopped' || slot.state === 'failed' || !containerId) throw new RequestError(409, `${slot.name} is busy (${slot.state}, ${slot.phase || 'no container'}); try again when it settles`);
+    this.interventions.expect({ name, kind, containerId, by: { id: by.id, username: by.username }, at: this.deps.now() });
+    try {
+      if (kind === 'restart') await this.deps.engine.stop(containerId);
+      else await this.deps.engine.remove(containerId);
+    } catch (error) {
+      this.interventions.cancel(name);
+      if (error instanceof EngineError) throw new RequestError(409, error.message);
+      throw error;
+    }
+    this.deps.log.info(kind === 'restart' ? 'admin.restarted' : 'admin.recreated', { admin: by.username, slot: name, container: containerId.slice(0, 12) });
+    return slot;
   }
 
   /** The holder used this assignment (files, terminal, logs): it is not idle. */

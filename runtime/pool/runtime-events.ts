@@ -6,7 +6,10 @@ import type { NodeStatus, SlotState, SlotView } from '../../machines/types.ts';
 export interface RuntimeEvents {
   slot: [SlotView & { since: number }];
   'slot.removed': [string];
+  /** The supervisor brought a held slot's dead container back (not one an admin stopped: `restarted`). */
   recovery: [Extract<PoolEmitted, { type: 'recovery.done' }>];
+  /** A held slot came back after an admin restarted or recreated it (PoolRuntime.intervene). */
+  restarted: [RestartedEvent];
   moved: [Extract<PoolEmitted, { type: 'assignment.moved' }>];
   stranded: [Extract<PoolEmitted, { type: 'assignment.stranded' }>];
   sweep: [SweepRecord];
@@ -21,6 +24,11 @@ export interface RuntimeEvents {
 
 /** A node of a cluster engine and how many of the pool's slots it runs, per state. */
 export type NodeCounts = NodeStatus & { slots: Record<SlotState, number> };
+
+export type RestartedEvent = Extract<PoolEmitted, { type: 'recovery.done' }> & {
+  kind: 'restart' | 'recreate';
+  by: { id: number; username: string };
+};
 
 export interface SweepRecord {
   at: number;

@@ -8,7 +8,7 @@ import type { PoolEmitted } from '../../machines/events.ts';
 import type { SlotView } from '../../machines/types.ts';
 import type { Logger } from '../logger.ts';
 import type { PoolStore } from '../store/pool-store.ts';
-import { sweepRecord } from './runtime-events.ts';
+import { sweepRecord, type RestartedEvent } from './runtime-events.ts';
 
 export class StatusMirror {
   private writes: Promise<unknown> = Promise.resolve();
@@ -27,6 +27,11 @@ export class StatusMirror {
   /** Resolves once every write queued so far is done. */
   flush(): Promise<unknown> {
     return this.writes;
+  }
+
+  /** A held slot back after an admin's restart or recreate: its own kind of event, not a recovery. */
+  recordRestart(event: RestartedEvent) {
+    this.write('event', () => this.store.logEvent('restart', { slot: event.name, userId: event.assignment.userId, detail: { kind: event.kind, by: event.by.username, durationMs: event.durationMs, attempts: event.attempts, containerId: event.containerId.slice(0, 12) } }));
   }
 
   record(event: PoolEmitted) {

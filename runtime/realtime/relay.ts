@@ -95,6 +95,8 @@ export function attachRelay(io: RealtimeServer, runtime: PoolRuntime, config: Pi
   };
   const onRecovery = (e: RuntimeEvents['recovery'][0]) =>
     io.to(userRoom(e.assignment.userId)).emit('container:recovered', { id: e.assignment.id, name: e.name, durationMs: e.durationMs, attempts: e.attempts });
+  const onRestarted = (e: RuntimeEvents['restarted'][0]) =>
+    io.to(userRoom(e.assignment.userId)).emit('container:restarted', { id: e.assignment.id, name: e.name, kind: e.kind, durationMs: e.durationMs });
   const onMoved = (e: RuntimeEvents['moved'][0]) =>
     io.to(userRoom(e.assignment.userId)).emit('container:moved', { id: e.assignment.id, from: e.from, to: e.to });
   const onStranded = (e: RuntimeEvents['stranded'][0]) =>
@@ -110,6 +112,7 @@ export function attachRelay(io: RealtimeServer, runtime: PoolRuntime, config: Pi
   runtime.on('slot', onSlot);
   runtime.on('slot.removed', onRemoved);
   runtime.on('recovery', onRecovery);
+  runtime.on('restarted', onRestarted);
   runtime.on('moved', onMoved);
   runtime.on('stranded', onStranded);
   runtime.on('expiring', onExpiring);
@@ -125,6 +128,7 @@ export function attachRelay(io: RealtimeServer, runtime: PoolRuntime, config: Pi
       runtime.off('slot', onSlot);
       runtime.off('slot.removed', onRemoved);
       runtime.off('recovery', onRecovery);
+      runtime.off('restarted', onRestarted);
       runtime.off('moved', onMoved);
       runtime.off('stranded', onStranded);
       runtime.off('expiring', onExpiring);

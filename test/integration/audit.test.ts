@@ -8,7 +8,7 @@ let deck: TestDeck;
 let admin: Client;
 
 test.before(async () => {
-  deck = await startTestDeck({ POOLDECK_POOL: 'nginx=2' });
+  deck = await startTestDeck({ POOLDECK_POOL: 'nginx=2', POOLDECK_HISTORY_SAMPLE: '1' });
   admin = await adminClient(deck);
 });
 
@@ -98,4 +98,66 @@ test.serial('When a held container is killed and rebuilt by the supervisor, then
   t.is(row!.actor, 'system');
   t.is(row!.detail.user, user.name);
   t.is(typeof row!.detail.durationMs, 'number');
+});
+
+type Sample = { at: number; ms: number; recoveries: number };
+const history = async () => (await admin.get<{ samples: Sample[] }>('/api/admin/history?hours=1')).body.samples;
+const metric = async (name: string) => {
+  const reply = await admin.get<string>('/metrics');
+  if (reply.status !== 200) throw new Error(`metrics: ${reply.status}`);
+  const line = String(reply.body).split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : 0;
+};
+
+test.serial('When an admin restarts and then recreates a held slot, then each rebuild is the admin\'s in the audit log and no recovery in history, /metrics or the log; a later death is a recovery again', async (t) => {
+  const user = await newUser(deck, 'rst');
+  const launched = await user.post('/api/containers', { type: 'nginx' });
+  t.is(launched.status, 201);
+  const name = launched.body.container.name as string;
+  const recoveries = 'pooldeck_recoveries_total{type="nginx"}';
+  const recoveredBefore = await metric(recoveries);
+  // History from here on: wait for a sample that starts after now.
+  const start = Date.now();
+  t.true((await eventually(async () => (await history()).some((s) => s.at - s.ms >= start), 10_000, 100)).ok);
+  const baseline = (await history()).at(-1)!.at;
+  const heard: string[] = [];
+  const onRecovery = (e: { name: string }) => heard.push(e.name);
+  deck.runtime.on('recovery', onRecovery);
+  t.teardown(() => deck.runtime.off('recovery', onRecovery));
+
+  for (const kind of ['restart', 'recreate'] as const) {
+    const before = deck.runtime.slots().find((s) => s.name === name)!.containerId;
+    t.is((await admin.post(`/api/admin/slots/${name}/${kind}`, {})).status, 200);
+    const action = kind === 'restart' ? 'admin.slot.restarted' : 'admin.slot.recreated';
+    const done = await eventually(async () => (await audit(`?action=${action}&target=${name}`)).entries.length === 1, 60_000, 100);
+    t.true(done.ok, `an ${action} row once ${name} is back`);
+    const now = deck.runtime.slots().find((s) => s.name === name)!;
+    t.is(now.state, 'assigned');
+    if (kind === 'recreate') t.not(now.containerId, before, 'recreated: a new container');
+  }
+  const rows = (await audit(`?target=${name}&action=admin.slot.`)).entries.reverse();
+  t.deepEqual(rows.map((r) => [r.action, r.actor]), [
+    ['admin.slot.restart', 'admin'],
+    ['admin.slot.restarted', 'admin'],
+    ['admin.slot.recreate', 'admin'],
+    ['admin.slot.recreated', 'admin'],
+  ]);
+  t.is(rows[1]!.detail.user, user.name);
+  t.is(typeof rows[1]!.detail.durationMs, 'number');
+  t.is((await audit(`?action=pool.recovered&target=${name}`)).entries.length, 0, 'no recovery in the audit log');
+  t.deepEqual(heard, [], 'the runtime reported no recovery (history and metrics are fed by it)');
+  t.is(await metric(recoveries), recoveredBefore, '/metrics counts no recovery');
+  t.is(await metric('pooldeck_slot_restarts_total{type="nginx",kind="restart"}'), 1);
+  t.is(await metric('pooldeck_slot_restarts_total{type="nginx",kind="recreate"}'), 1);
+  const after = Date.now();
+  t.true((await eventually(async () => (await history()).some((s) => s.at - s.ms >= after), 10_000, 100)).ok);
+  const since = (await history()).filter((s) => s.at > baseline);
+  t.true(since.length > 0);
+  t.is(since.reduce((sum, s) => sum + s.recoveries, 0), 0, 'the history charts count no recovery');
+
+  // The admin's restart is spent: the next death of the same slot is the supervisor's recovery.
+  await docker('kill', deck.runtime.slots().find((s) => s.name === name)!.containerId!);
+  t.true((await eventually(async () => (await audit(`?action=pool.recovered&target=${name}`)).entries.length === 1, 60_000, 100)).ok);
+  t.deepEqual(heard, [name]);
+  t.is(await metric(recoveries), recoveredBefore + 1);
 });
