@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import type { LiveContainer } from '../../shared/events.ts';
-import { startTestDeck, type TestDeck } from '../support/server.ts';
+import { eventually, startTestDeck, type TestDeck } from '../support/server.ts';
 import { ask, emitAck, openSocket, type PoolSocket } from '../support/sockets.ts';
 import { Client, adminClient, newUser } from './client.ts';
 
@@ -32,6 +32,11 @@ const audit = async (query: string): Promise<Entry[]> => {
   const reply = await admin.get<{ entries: Entry[] }>(`/api/admin/audit${query}`);
   if (reply.status !== 200) throw new Error(`audit: ${reply.status} ${JSON.stringify(reply.body)}`);
   return reply.body.entries;
+};
+/** Released containers are rebuilt before they are handed out again: wait for a free one. */
+const aFreeOne = async () => {
+  const free = await eventually(() => (deck.runtime.counts().nginx?.available ?? 0) > 0, 60_000, 50);
+  if (!free.ok) throw new Error('no free nginx container within a minute');
 };
 const open = async (auth: { token?: string; cookie?: string }) => {
   const socket = await openSocket(deck.url, auth);
@@ -71,6 +76,7 @@ test.serial('When a user launches and releases over socket.io, then each is an a
 test.serial('When an admin releases a user\'s container and drives the monitor over socket.io, then each is an admin.* row under the admin', async (t) => {
   const user = await newUser(deck, 'held');
   const mine = await open({ cookie: user.cookie! });
+  await aFreeOne();
   const container = await ask<LiveContainer>(mine, 'container:launch', { type: 'nginx' });
   const socket = await open({ token: adminToken });
   await ask(socket, 'container:release', { id: container.id });
@@ -108,6 +114,7 @@ test.serial('When things were done over socket.io with tokens and passwords arou
   t.is(created.status, 201);
   const token = created.body.token as string;
   const socket = await open({ token });
+  await aFreeOne();
   const container = await ask<LiveContainer>(socket, 'container:launch', { type: 'nginx' });
   await ask(socket, 'container:release', { id: container.id });
 
