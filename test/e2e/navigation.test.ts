@@ -180,6 +180,9 @@ test.serial('When an admin follows a container slot in the inspector, then its m
   })()`) as { fig: number[]; svg: number[]; zoom: string; labels: number; outside: number };
   t.true(fit.svg[0] >= fit.fig[0] && fit.svg[1] <= fit.fig[1], JSON.stringify(fit));
   t.is(fit.zoom, '1.000');
+  // Readable when fitted: on this 1280 px window the container machine is drawn at 80 % or more (it was ~45 %).
+  const scale = Number(await figure.locator('[data-scale]').getAttribute('data-scale'));
+  t.true(scale >= 0.8, `fitted at ${scale}`);
   t.true(fit.labels > 20, `labels drawn: ${fit.labels}`);
   t.is(fit.outside, 0, 'every label inside the fitted drawing');
   t.deepEqual(await overlappingLabels(page), []);

@@ -51,20 +51,26 @@ let elk: Promise<Elk> | null = null;
 /** ELK is big (~1.5 MB): loaded the first time a drawing is needed, not with the dashboard. */
 const loadElk = () => (elk ??= import('elkjs/lib/elk.bundled.js').then((m) => new m.default()));
 
+/**
+ * Labels at the head of their edge (beside the arrow) rather than in the middle: centred labels
+ * become dummy nodes in their own layers, which made the container machine ~2.5 times wider
+ * (2455 × 1499 px against 948 × 1555) and so fitted at under half size. Spacing is kept tight
+ * for the same reason; ELK still keeps labels clear of boxes and of each other.
+ */
 const OPTIONS: Record<string, string> = {
   'elk.algorithm': 'layered',
   'elk.direction': 'DOWN',
   'elk.edgeRouting': 'ORTHOGONAL',
   'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
-  'elk.layered.spacing.nodeNodeBetweenLayers': '34',
-  'elk.spacing.nodeNode': '26',
-  'elk.spacing.edgeNode': '14',
-  'elk.spacing.edgeEdge': '10',
-  'elk.spacing.edgeLabel': '4',
-  'elk.spacing.labelLabel': '6',
-  'elk.layered.spacing.edgeNodeBetweenLayers': '14',
-  'elk.layered.spacing.edgeEdgeBetweenLayers': '10',
-  'elk.edgeLabels.placement': 'CENTER',
+  'elk.layered.spacing.nodeNodeBetweenLayers': '16',
+  'elk.spacing.nodeNode': '12',
+  'elk.spacing.edgeNode': '8',
+  'elk.spacing.edgeEdge': '6',
+  'elk.spacing.edgeLabel': '3',
+  'elk.spacing.labelLabel': '4',
+  'elk.layered.spacing.edgeNodeBetweenLayers': '8',
+  'elk.layered.spacing.edgeEdgeBetweenLayers': '6',
+  'elk.edgeLabels.placement': 'HEAD',
   'elk.layered.nodePlacement.strategy': 'NETWORK_SIMPLEX',
   'elk.layered.crossingMinimization.strategy': 'LAYER_SWEEP',
   'elk.json.shapeCoords': 'ROOT',
