@@ -25,7 +25,11 @@ export interface ShellOptions {
 export interface Shell {
   /** Who the shell runs as. */
   readonly user: string;
-  write(data: string): void;
+  /**
+   * Type into the shell. False (and nothing written) when the shell already has more than its
+   * bound of typed input it did not read: a client cannot make the server hold more.
+   */
+  write(data: string): boolean;
   resize(cols: number, rows: number): Promise<void>;
   /** Stop reading output for a while (the client is slow); `resume()` starts again. */
   pause(): void;
@@ -42,6 +46,9 @@ export interface LogOptions {
 
 export interface Subscription {
   stop(): void;
+  /** Stop reading for a while (the client is behind); Docker holds what comes meanwhile. */
+  pause(): void;
+  resume(): void;
 }
 
 export interface ContainerConsole {
@@ -119,11 +126,19 @@ export class LineSplitter {
   private rest = '';
   private readonly decoder = new TextDecoder('utf-8');
 
+  /** A line longer than `maxLine` characters (a container may never write a newline) comes in pieces of that size. */
+  constructor(private readonly maxLine = 16 * 1024) {}
+
   push(chunk: Uint8Array): string[] {
     const text = this.rest + this.decoder.decode(chunk, { stream: true });
     const lines = text.split('\n');
     this.rest = lines.pop() ?? '';
-    return lines.map((l) => l.replace(/\r$/, ''));
+    const out = lines.map((l) => l.replace(/\r$/, ''));
+    while (this.rest.length > this.maxLine) {
+      out.push(this.rest.slice(0, this.maxLine));
+      this.rest = this.rest.slice(this.maxLine);
+    }
+    return out;
   }
 
   /** What is left when the stream ends (a last line without a newline). */

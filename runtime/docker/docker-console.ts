@@ -40,6 +40,8 @@ exit 0
 
 /** Readings without numbers in a row before a stats stream gives up. */
 const EMPTY_READINGS = 3;
+/** Typed input a shell may leave unread (bytes) before more is refused. */
+const MAX_UNREAD_INPUT = 256 * 1024;
 
 const describe = (error: unknown) => (error as { json?: { message?: string } }).json?.message ?? (error as Error).message ?? String(error);
 
@@ -105,7 +107,8 @@ export class DockerodeConsole implements ContainerConsole {
           deliver(Buffer.isBuffer(buffer) ? buffer : Buffer.from(buffer as unknown as string));
           finish();
         });
-        return { stop: () => void (stopped = true) };
+        // The tail is bounded (MAX_TAIL lines) and already read: nothing to pause.
+        return { stop: () => void (stopped = true), pause() {}, resume() {} };
       }
       const stream = (await container.logs({ ...base, follow: true })) as unknown as Duplex;
       return follow(stream, deliver, finish);
@@ -170,6 +173,8 @@ function follow(stream: Duplex, onChunk: (chunk: Buffer) => void, onEnd: (error?
       ended = true;
       stream.destroy();
     },
+    pause: () => stream.pause(),
+    resume: () => stream.resume(),
   };
 }
 
@@ -231,8 +236,12 @@ class DockerShell implements Shell {
     } else this.exitListeners.push(listener);
   }
 
-  write(data: string): void {
-    if (!this.stream.destroyed && this.stream.writable) this.stream.write(data);
+  write(data: string): boolean {
+    if (this.stream.destroyed || !this.stream.writable) return false;
+    // What Docker has not taken yet stays in this stream: past the bound the shell is not reading.
+    if (this.stream.writableLength >= MAX_UNREAD_INPUT) return false;
+    this.stream.write(data);
+    return true;
   }
 
   async resize(cols: number, rows: number): Promise<void> {

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LogLine } from '../../shared/console-events.ts';
 import { usageOf, type Subscription, type Usage } from '../docker/console.ts';
+import { pauseWhenBehind } from './backpressure.ts';
 import { handle } from './handler.ts';
 import type { AccessContext, Session, SessionKind, Target } from './sessions.ts';
 import type { RealtimeSocket } from './socket-types.ts';
@@ -20,12 +21,16 @@ export function registerStreams(socket: RealtimeSocket, ctx: AccessContext): voi
   const nano = ctx.config.limits?.nanoCpus;
   const cpuLimit = nano ? nano / 1e9 : null;
 
-  /** Register a session whose Docker stream `open` starts; `end` stops it and says why. */
-  async function start(kind: SessionKind, target: Target, open: (handle: string, end: (reason: string) => void) => Promise<Subscription>, ended: (handle: string, reason: string) => void) {
+  /**
+   * Register a session whose Docker stream `open` starts; `end` stops it and says why; `emitted`
+   * is called after each packet sent and pauses the stream while the socket is behind.
+   */
+  async function start(kind: SessionKind, target: Target, open: (handle: string, end: (reason: string) => void, emitted: () => void) => Promise<Subscription>, ended: (handle: string, reason: string) => void) {
     const release = ctx.reserve(socket, ['logs', 'stats'], max, 'log and stats streams');
     const handle = `${kind[0]}-${randomUUID()}`;
     let subscription: Subscription | null = null;
     let done = false;
+    const emitted = pauseWhenBehind(socket, { pause: () => subscription?.pause(), resume: () => subscription?.resume() });
     const end = async (reason: string) => {
       if (done) return;
       done = true;
@@ -38,7 +43,7 @@ export function registerStreams(socket: RealtimeSocket, ctx: AccessContext): voi
     sessions.add(session);
     release();
     try {
-      subscription = await ctx.docker(`could not read the ${kind === 'logs' ? 'logs' : 'numbers'} of ${target.slot.name}; try again in a moment`, () => open(handle, (reason) => void end(reason)));
+      subscription = await ctx.docker(`could not read the ${kind === 'logs' ? 'logs' : 'numbers'} of ${target.slot.name}; try again in a moment`, () => open(handle, (reason) => void end(reason), emitted));
     } catch (error) {
       done = true;
       sessions.delete(handle);
@@ -57,12 +62,13 @@ export function registerStreams(socket: RealtimeSocket, ctx: AccessContext): voi
       return start(
         'logs',
         target,
-        (handle, end) =>
+        (handle, end, emitted) =>
           target.console.logs(
             target.containerId,
             { tail, follow },
             (lines: LogLine[]) => {
               for (let i = 0; i < lines.length; i += BATCH) socket.emit('logs:data', { handle, lines: lines.slice(i, i + BATCH) });
+              emitted();
             },
             (error) => end(error ? `the log stream broke: ${error}` : follow ? 'the container stopped' : 'end of the log'),
           ),

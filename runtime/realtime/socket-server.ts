@@ -54,6 +54,8 @@ export interface RealtimeDeps {
   recheckMs?: number;
   /** How long a check of a socket's credentials is trusted before a command checks again (ms). */
   recheckCacheMs?: number;
+  /** At most this many sockets per user at once (default 20): each may hold terminals and streams. */
+  socketsPerUser?: number;
   /** Told when some credentials of a user stopped working: that user's sockets are checked at once. */
   revocations?: Pick<EventEmitter<AccountEvents>, 'on' | 'off'>;
 }
@@ -91,6 +93,7 @@ function sameOrigin(headers: RealtimeSocket['handshake']['headers'], trustProxy:
 export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps): Realtime {
   const { runtime, config, log, authenticate } = deps;
   const recheckCacheMs = deps.recheckCacheMs ?? 5_000;
+  const socketsPerUser = deps.socketsPerUser ?? 20;
   const io: RealtimeServer = new Server(httpServer, {
     path: SOCKET_PATH,
     serveClient: false,
@@ -115,6 +118,11 @@ export function attachRealtime(httpServer: HttpServer, deps: RealtimeDeps): Real
     try {
       const user = await authenticate(credentials);
       if (!user) return next(new Error(credentials.authorization ? 'the API token is not valid' : 'not logged in'));
+      const open = io.sockets.adapter.rooms.get(userRoom(user.id))?.size ?? 0;
+      if (open >= socketsPerUser) {
+        log.warn('socket.refused', { reason: 'too-many', user: user.username, open });
+        return next(new Error(`at most ${socketsPerUser} connections at once per account; close a tab or a script first`));
+      }
       socket.data = { user: { id: user.id, username: user.username, isAdmin: user.isAdmin }, credentials, checkedAt: Date.now() };
       next();
     } catch (error) {

@@ -5,20 +5,21 @@
  * The shell and all it started end on `terminal:close`, on disconnect, on release or recovery
  * of the container, and when the server stops.
  *
- * Output is paused while the socket has more than HIGH_WATER packets waiting to be sent, so a
- * runaway command cannot fill the server's memory for a slow client.
+ * Output is paused while the socket is behind (backpressure.ts), so a runaway command cannot
+ * fill the server's memory for a slow client; typed input that the shell does not read is
+ * refused beyond the shell's bound (Shell.write), so a client cannot fill it the other way.
  */
 import { randomUUID } from 'node:crypto';
 import type { Shell } from '../docker/console.ts';
 import { SSH_LOGIN } from '../pool/pool-actors.ts';
 import { RequestError } from '../http/request-error.ts';
+import { pauseWhenBehind } from './backpressure.ts';
 import { handle } from './handler.ts';
 import type { AccessContext, Session } from './sessions.ts';
 import type { RealtimeSocket } from './socket-types.ts';
 import { parse } from './validate.ts';
 
 const TOUCH_EVERY_MS = 30_000;
-const HIGH_WATER = 32;
 
 export function registerTerminal(socket: RealtimeSocket, ctx: AccessContext): void {
   const { sessions, log } = ctx;
@@ -61,22 +62,14 @@ export function registerTerminal(socket: RealtimeSocket, ctx: AccessContext): vo
       sessions.add(session);
       shells.set(handle, shell);
 
-      const conn = socket.conn as unknown as { writeBuffer: unknown[]; once(event: 'drain', fn: () => void): void };
-      let paused = false;
+      const checkBehind = pauseWhenBehind(socket, shell);
       // Output and exit are relayed once the ack (with the handle) has gone out: the shell keeps
       // what it printed until then, so the client never sees output for a handle it does not know.
       setImmediate(() => {
         if (ended) return;
         shell.onOutput((data) => {
           socket.emit('terminal:output', { handle, data });
-          if (!paused && conn.writeBuffer.length > HIGH_WATER) {
-            paused = true;
-            shell.pause();
-            conn.once('drain', () => {
-              paused = false;
-              shell.resume();
-            });
-          }
+          checkBehind();
         });
         shell.onExit((code) => void end(code === null ? 'the shell ended' : `the shell exited with code ${code}`, code));
       });
@@ -103,7 +96,7 @@ export function registerTerminal(socket: RealtimeSocket, ctx: AccessContext): vo
     validate: parse.terminalInput,
     act({ handle, data }) {
       const { session, shell } = shellOf(handle);
-      shell.write(data);
+      if (!shell.write(data)) throw new RequestError(429, 'the terminal is not reading what you type; wait until it does (this input was dropped)');
       const now = Date.now();
       if (now - (lastTouch.get(session.assignmentId) ?? 0) > TOUCH_EVERY_MS) {
         lastTouch.set(session.assignmentId, now);

@@ -80,3 +80,11 @@ test('When a stream ends without a newline, then flush gives the last line', (t)
   t.deepEqual(splitter.flush(), ['two']);
   t.deepEqual(splitter.flush(), []);
 });
+
+test('When a container writes a line that never ends, then it comes out in pieces of the bound and nothing more is kept', (t) => {
+  const splitter = new LineSplitter(1024);
+  const pieces = splitter.push(Buffer.from('y'.repeat(5000)));
+  t.deepEqual(pieces.map((p) => p.length), [1024, 1024, 1024, 1024]);
+  t.deepEqual(splitter.push(Buffer.from('z\n')), ['y'.repeat(5000 - 4096) + 'z']);
+  t.deepEqual(splitter.flush(), []);
+});
