@@ -13,10 +13,12 @@
  *   4. the default pool's RSS, `pooldeck --help` (big-pool.ts, here)
  *   5. 1,000 slots on the fake engine: sweep, RSS, launch under 200 clients, events/s (big-pool.ts)
  *   6. 200 slots on the real engine: boot time per creation parallelism, sweep, Docker calls, RSS
+ *   7. the Swarm lab, when it is up (skipped with a sentence otherwise): 2 × 20 slots from nothing, launch on
+ *      the Swarm vs one host, docker kill → serving again, node stopped → moved assignment serving (swarm.ts)
  *
  * Knobs: BENCH_QUICK=1 (shorter everything, ~6 min), BENCH_ROUNDS, BENCH_BASELINE, BENCH_FLOOR_BATCHES,
  * BENCH_CHURN_SECONDS, BENCH_FAKE (1000; 0 skips), BENCH_FAKE_SECONDS, BENCH_BIG (200; 0 skips),
- * BENCH_PARALLELISM (4,8,16,200), BENCH_ONLY (comma-separated part names: floor,warm,churn,default,cli,fake,big).
+ * BENCH_PARALLELISM (4,8,16,200), BENCH_SWARM_ROUNDS, BENCH_ONLY (comma-separated part names: floor,warm,churn,default,cli,fake,big,swarm).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -28,6 +30,7 @@ import { removePool, testEnv } from '../support/server.ts';
 import { bootCurve, defaultPool, fakeThousand } from './big-pool.ts';
 import { buildBench, startBenchDeck } from './deck.ts';
 import { churn, floor } from './floor.ts';
+import { swarmSection } from './swarm.ts';
 import { report } from './report.ts';
 import { cleanups, freePortBlock, load, log, machine, mb, now, results, round, sampleLoad } from './util.ts';
 import { baseline, killRecovery, POOL, storm, tokenAdmin, warmPool } from './warm-pool.ts';
@@ -100,6 +103,7 @@ async function main() {
   if (part('cli')) cliHelp();
   if (part('fake')) await fakeThousand();
   if (part('big')) await bootCurve(avoid);
+  if (part('swarm')) await swarmSection(avoid);
   clearInterval(load.timer!);
   results.loadAverage = { start: round(load.samples[0]!, 2), max: round(Math.max(...load.samples), 2), mean: round(load.samples.reduce((a, b) => a + b, 0) / load.samples.length, 2), cores: info.cores };
   return report(root, info);

@@ -31,6 +31,8 @@ export interface BenchDeck {
   proc: ChildProcess;
   port: number;
   url: string;
+  /** The server's own time from start to a settled pool (runtime.start), as it reported it. */
+  bootMs?: number;
   send<T = Record<string, unknown>>(op: string, args?: Record<string, unknown>): Promise<T>;
   onEvent(listener: (event: SlotEvent | { event: 'recovery'; name: string; durationMs: number; at: number }) => void): () => void;
   stop(): Promise<void>;
@@ -51,6 +53,7 @@ export async function startBenchDeck(env: Record<string, string>, timeoutMs = 15
   const pending = new Map<number, (answer: Record<string, unknown>) => void>();
   const listeners = new Set<(event: never) => void>();
   let onReady: ((port: number) => void) | null = null;
+  let bootMs: number | undefined;
   readline.createInterface({ input: proc.stdout! }).on('line', (line) => {
     let message: Record<string, unknown>;
     try {
@@ -58,7 +61,10 @@ export async function startBenchDeck(env: Record<string, string>, timeoutMs = 15
     } catch {
       return;
     }
-    if (message.ready) onReady?.(message.port as number);
+    if (message.ready) {
+      bootMs = typeof message.bootMs === 'number' ? message.bootMs : undefined;
+      onReady?.(message.port as number);
+    }
     else if (typeof message.id === 'number') {
       pending.get(message.id)?.(message);
       pending.delete(message.id);
@@ -75,6 +81,7 @@ export async function startBenchDeck(env: Record<string, string>, timeoutMs = 15
     proc,
     port,
     url: `http://127.0.0.1:${port}`,
+    bootMs,
     send<T>(op: string, args: Record<string, unknown> = {}) {
       const id = nextId++;
       return new Promise<T>((resolve, reject) => {

@@ -76,6 +76,14 @@ export function rows(): Row[] {
     add(`pool of ${b.size}: Docker calls per sweep`, String(b.dockerCallsPerSweep), '1', b.dockerCallsPerSweep === 1);
     add(`pool of ${b.size}: server RSS`, `${b.memory.rssMB} MB (${b.memory.rssAfterGcMB} MB after GC)`, '≤ 110 MB', b.memory.rssMB <= 110);
   }
+  if (r.swarm?.skipped) add('Swarm section', `skipped: ${r.swarm.skipped}`);
+  if (r.swarm?.boot) add(`Swarm: pool of 2 × 20 from nothing (${JSON.stringify(r.swarm.boot.perNode)}) → all available`, `${r.swarm.boot.seconds} s (server's own: ${r.swarm.boot.serverBootMs} ms)`);
+  if (r.swarm?.launch) {
+    const l = r.swarm.launch;
+    add(`Swarm: launch via HTTP API vs one host, same run (n=${l.swarm.n} each)`, `Swarm ${ms(l.swarm)}; one host ${ms(l.singleHost)} → p50 ${l.ratio}×`, 'p50 ≤ 1.5× one host', l.ratio <= 1.5);
+  }
+  if (r.swarm?.kill) add(`Swarm: docker kill of a task → the file served again (n=${r.swarm.kill.servingAgainMs.n})`, `p50 ${r.swarm.kill.servingAgainMs.p50} ms, max ${r.swarm.kill.servingAgainMs.max} ms`, '≤ 3 s', r.swarm.kill.servingAgainMs.max <= 3000);
+  if (r.swarm?.nodeLoss) add('Swarm: node stopped → the moved assignment serving its file on the other node', `${r.swarm.nodeLoss.movedServingMs} ms (Swarm marked the node down after ${r.swarm.nodeLoss.markedDownMs} ms)`, '≤ 30 s', r.swarm.nodeLoss.movedServingMs <= 30_000);
   if (r.rss25) add('pool of 25: server RSS after the warm-pool runs', `${r.rss25.rssMB} MB`);
   if (r.loadAverage) add('machine load average (1 min) during the run', `mean ${r.loadAverage.mean}, max ${r.loadAverage.max} on ${r.loadAverage.cores} cores${r.loadAverage.max >= r.loadAverage.cores ? ' — busy: other work skewed these numbers' : ''}`);
   return out;
