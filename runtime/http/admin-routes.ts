@@ -1,6 +1,7 @@
 /** /api/admin/*: users, registration and invites, the whole pool, and the health monitor. Admins only (403 otherwise). */
 import { Router } from 'express';
 import type { Accounts } from '../accounts/accounts.ts';
+import { capacityOf, nodesOf } from '../../machines/pool.nodes.ts';
 import { typeSpec, type Config } from '../config.ts';
 import type { ContainerEngine } from '../docker/engine.ts';
 import type { Logger } from '../logger.ts';
@@ -37,9 +38,15 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log, sec
     if (!spec) throw new RequestError(400, `unknown container type "${type}"; known: ${Object.keys(config.types).join(', ')}`);
     return spec;
   };
+  /** The most slots a type can have: its port range on one engine; on a cluster, what the ready nodes' ranges of it hold. */
   const capacity = (type: string) => {
     const spec = knownType(type);
-    return spec.portEnd - spec.portStart + 1;
+    const nodes = runtime.nodes();
+    return nodes.length ? capacityOf(type, nodesOf(nodes)) : spec.portEnd - spec.portStart + 1;
+  };
+  const capacityText = (type: string) => {
+    const spec = knownType(type);
+    return runtime.nodes().length ? `the ready nodes' ${type} port ranges fit ${capacity(type)} at most` : `ports ${spec.portStart}-${spec.portEnd} fit ${capacity(type)} at most`;
   };
   const sizeOf = (type: string) => runtime.slots().filter((s) => s.type === type && s.phase !== 'retiring').length;
 
@@ -117,10 +124,10 @@ export function adminRoutes({ config, runtime, store, engine, accounts, log, sec
 
   router.post('/pool/add', async (req, res) => {
     const { type, count } = validBody(req, Bodies.add);
-    const spec = knownType(type);
+    knownType(type);
     const current = sizeOf(type);
     upTo('count', count, 1, capacity(type));
-    if (current + count > capacity(type)) throw new RequestError(400, `${type} has ${current} containers; ports ${spec.portStart}-${spec.portEnd} fit ${capacity(type)} at most`);
+    if (current + count > capacity(type)) throw new RequestError(400, `${type} has ${current} containers; ${capacityText(type)}`);
     res.json({ result: await resize(type, current + count) });
   });
 

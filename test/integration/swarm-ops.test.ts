@@ -2,7 +2,8 @@
  * Operating a pool on the real 2-node Swarm lab (test/support/swarm-lab.ts): the terminal, the
  * log and the stats of a slot on node 2 reach node 2's engine over socket.io as the dashboard
  * uses them; draining node 2 through the manager's API takes its slots away, and undraining it
- * gives it slots again when the pool grows. Runs serially: the drain changes the lab.
+ * gives it slots again when the pool grows; the admin's resize cap is what the ready nodes'
+ * ranges hold. Runs serially: the drain changes the lab.
  */
 import { rmSync } from 'node:fs';
 import test from 'ava';
@@ -20,7 +21,9 @@ test.before(async (t) => {
   t.timeout(10 * 60_000);
   lab = await ensureSwarmLab();
   if (lab.nodes.length < 2) throw new Error('the swarm tests need a lab of at least 2 nodes');
-  deck = await startTestDeck({}, testEnv({ ...lab.env, POOLDECK_POOL: 'nginx=4', POOLDECK_USER_LIMIT: '0', POOLDECK_HEALTH_INTERVAL: '5' }));
+  // POOLDECK_PORTS_NGINX does not apply on a Swarm (each node has its ranges): a narrow one here
+  // checks that the admin's resize cap comes from the nodes' ranges, not from it.
+  deck = await startTestDeck({}, testEnv({ ...lab.env, POOLDECK_POOL: 'nginx=4', POOLDECK_PORTS_NGINX: '30000-30003', POOLDECK_USER_LIMIT: '0', POOLDECK_HEALTH_INTERVAL: '5' }));
 });
 
 test.after.always(async () => {
@@ -123,13 +126,20 @@ test.serial('When node 2 is drained through the manager, then its slots leave fo
   const held = deck.runtime.slots().filter((s) => s.assignment).map((s) => s.assignment!.id).sort();
   t.deepEqual(held, [onNode1.id, onNode2.id].sort(), 'each assignment held once');
   t.deepEqual(deck.runtime.nodes().map((n) => [n.name, n.state]), [['swarmlab-node1', 'ready'], ['swarmlab-node2', 'drain']]);
+  const admin = await adminClient(deck);
+  const node1Holds = lab.node(1).ports.nginx!.end - lab.node(1).ports.nginx!.start + 1;
+  const over = await admin.post('/api/admin/pool/resize', { type: 'nginx', size: node1Holds + 1 });
+  t.is(over.status, 400, 'while node 2 drains, the cap is what node 1\'s nginx range holds');
+  t.is(over.body.error, `"size" must be from 0 to ${node1Holds}`);
+  const add = await admin.post('/api/admin/pool/add', { type: 'nginx', count: node1Holds });
+  t.is(add.status, 400);
+  t.is(add.body.error, `nginx has 4 containers; the ready nodes' nginx port ranges fit ${node1Holds} at most`);
 
   await setAvailability(lab, 2, 'active');
   t.true((await eventually(() => deck.runtime.nodes().every((n) => n.state === 'ready'), 15_000, 100)).ok, 'the pool sees node 2 active again');
   t.true(deck.runtime.slots().every((s) => s.node === 'swarmlab-node1'), 'nothing moves back by itself');
-  const admin = await adminClient(deck);
   const grown = await admin.post('/api/admin/pool/resize', { type: 'nginx', size: 5 });
-  t.is(grown.status, 200, JSON.stringify(grown.body));
+  t.is(grown.status, 200, `5 is beyond POOLDECK_PORTS_NGINX (4 ports) but within the nodes' ranges: ${JSON.stringify(grown.body)}`);
   const added = grown.body.result.added as string[];
   t.is(added.length, 1);
   t.is(slotOf(added[0]!)?.node, 'swarmlab-node2', 'the new slot goes to the node with the fewest');
