@@ -52,10 +52,12 @@ let elk: Promise<Elk> | null = null;
 const loadElk = () => (elk ??= import('elkjs/lib/elk.bundled.js').then((m) => new m.default()));
 
 /**
- * Labels at the head of their edge (beside the arrow) rather than in the middle: centred labels
- * become dummy nodes in their own layers, which made the container machine ~2.5 times wider
- * (2455 × 1499 px against 948 × 1555) and so fitted at under half size. Spacing is kept tight
- * for the same reason; ELK still keeps labels clear of boxes and of each other.
+ * Spacing kept tight so a machine fits the panel at a readable size; ELK still keeps labels clear
+ * of boxes and of each other. Edge labels go first at the head of their edge (beside the arrow,
+ * `HEAD_LABELS`): centred labels become dummy nodes in layers of their own, which made the
+ * container machine ~2.5 times wider (2455 × 1499 px against 948 × 1555) and so fitted at under
+ * half size. Where head labels collide (edges running sideways, as in the pool's parallel
+ * `monitor` region), the drawing is laid out again with centred labels.
  */
 const OPTIONS: Record<string, string> = {
   'elk.algorithm': 'layered',
@@ -70,12 +72,13 @@ const OPTIONS: Record<string, string> = {
   'elk.spacing.labelLabel': '4',
   'elk.layered.spacing.edgeNodeBetweenLayers': '8',
   'elk.layered.spacing.edgeEdgeBetweenLayers': '6',
-  'elk.edgeLabels.placement': 'HEAD',
+  'elk.edgeLabels.placement': 'CENTER',
   'elk.layered.nodePlacement.strategy': 'NETWORK_SIMPLEX',
   'elk.layered.crossingMinimization.strategy': 'LAYER_SWEEP',
   'elk.json.shapeCoords': 'ROOT',
   'elk.json.edgeCoords': 'ROOT',
 };
+const HEAD_LABELS = { 'elk.edgeLabels.placement': 'HEAD' };
 
 const ancestors = (id: string, parentOf: Map<string, string | null>): string[] => {
   const out: string[] = [];
@@ -101,7 +104,40 @@ function mergedEdges(graph: MachineGraph, known: Set<string>, parentOf: Map<stri
   return [...merged.entries()].map(([id, m]) => ({ id, ...m }));
 }
 
+/** Lays out a machine: compact (head labels) unless labels would overlap there, then with centred labels. */
 export async function layoutMachine(graph: MachineGraph, measure: Measure, overrides: Record<string, string> = {}): Promise<Layout> {
+  const compact = await layoutWith(graph, measure, { ...HEAD_LABELS, ...overrides });
+  if (overlappingLabels(compact, measure).length === 0) return compact;
+  return layoutWith(graph, measure, overrides);
+}
+
+/** The box a state's title takes (as MachineDiagram draws it: 11 px text, baseline 18 px down or mid-box). */
+const titleBox = (b: Box, measure: Measure) => ({
+  text: b.key,
+  x: b.x + 10,
+  y: (b.compound ? b.y + 18 : b.y + b.h / 2 + 4) - 9,
+  w: measure(`${b.key}${b.invoke.length ? ' ⚙' : ''}`),
+  h: 12,
+});
+
+/** Pairs of labels (state titles, edge labels) whose boxes overlap by more than a pixel each way. */
+export function overlappingLabels(layout: Layout, measure: Measure): string[] {
+  const labels = [
+    ...layout.boxes.map((b) => titleBox(b, measure)),
+    ...layout.edges.flatMap((e) => (e.label ? [{ text: e.lines.join(', '), x: e.label.x + 4, y: e.label.y + 2, w: e.label.w - 8, h: e.label.h - 4 }] : [])),
+  ];
+  const out: string[] = [];
+  for (let i = 0; i < labels.length; i++) {
+    for (let j = i + 1; j < labels.length; j++) {
+      const a = labels[i]!;
+      const b = labels[j]!;
+      if (Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x) > 1 && Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y) > 1) out.push(`${a.text} × ${b.text}`);
+    }
+  }
+  return out;
+}
+
+async function layoutWith(graph: MachineGraph, measure: Measure, overrides: Record<string, string>): Promise<Layout> {
   const parentOf = new Map(graph.nodes.map((n) => [n.id, n.parent]));
   const childrenOf = new Map<string, GraphNode[]>();
   let root: GraphNode | undefined;
