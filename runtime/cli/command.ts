@@ -47,6 +47,8 @@ export interface Command {
   description?: string;
   examples?: string[];
   options?: Record<string, OptionDef>;
+  /** The fixed words the first argument is one of (`open`, `invite`, `closed`): shell completion offers them. */
+  choices?: string[];
   /** How many positionals are allowed: [min, max]. */
   positionals?: [number, number];
   /** False for commands that do not need a token (login). */

@@ -17,6 +17,7 @@ export const GROUP_SUMMARY: Record<string, string> = {
 export const TOP_LEVEL_SUMMARY = {
   login: 'Log in and print an "export POOLDECK_TOKEN=…" line for a new API token',
   audit: 'Show the audit log: logins, launches, uploads, admin actions, recoveries',
+  completion: 'Print a bash or zsh completion script: source <(pooldeck completion bash)',
 } as const;
 
 export function topHelp(): string {

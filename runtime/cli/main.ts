@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { ApiClient, DEFAULT_URL } from './client.ts';
 import { commandHelp, GLOBAL_OPTIONS, groupHelp, usageLine, type Command, type Context, type Io, type OptionDef } from './command.ts';
 import { auditCommand } from './commands/audit.ts';
+import { completionCommand } from './commands/completion.ts';
 import { containersCommands } from './commands/containers.ts';
 import { loginCommand } from './commands/login.ts';
 import { monitorCommands } from './commands/monitor.ts';
@@ -17,7 +18,10 @@ import { CliError, EXIT, usageError } from './errors.ts';
 import { GROUPS, topHelp } from './help.ts';
 import { escapeControls } from './output.ts';
 
-export const COMMANDS: Command[] = [loginCommand, auditCommand, ...usersCommands, ...registrationCommands, ...poolCommands, ...containersCommands, ...monitorCommands];
+export const COMMANDS: Command[] = [
+  loginCommand, auditCommand, completionCommand(() => COMMANDS),
+  ...usersCommands, ...registrationCommands, ...poolCommands, ...containersCommands, ...monitorCommands,
+];
 /** Commands of one word (`pooldeck login`, `pooldeck audit`). */
 const TOP_LEVEL = COMMANDS.filter((c) => c.group === '');
 

@@ -2,9 +2,9 @@
 import test from 'ava';
 import { PassThrough } from 'node:stream';
 import { normaliseUrl } from '../../runtime/cli/client.ts';
-import { parseSizes, wholeNumber } from '../../runtime/cli/command.ts';
+import { GLOBAL_OPTIONS, parseSizes, wholeNumber } from '../../runtime/cli/command.ts';
 import { CliError } from '../../runtime/cli/errors.ts';
-import { run } from '../../runtime/cli/main.ts';
+import { COMMANDS, run } from '../../runtime/cli/main.ts';
 import { countSlots, toMonitor, toSlot } from '../../runtime/cli/model.ts';
 import { table } from '../../runtime/cli/output.ts';
 
@@ -70,4 +70,45 @@ test('When the CLI runs in-process with bad words, then it answers with exit 2 a
   t.regex(help.stdout, /^Usage: pooldeck users delete <username\|id> \[--yes\]/);
   const noToken = await runIn(['users', 'list']);
   t.is(noToken.code, 4);
+});
+
+test('When any command gets --help, then its usage is printed with exit 0; an unknown option or command is exit 2 with a sentence and the usage', async (t) => {
+  for (const command of COMMANDS) {
+    const words = [command.group, command.name].filter(Boolean);
+    const help = await runIn([...words, '--help']);
+    t.is(help.code, 0, words.join(' '));
+    t.true(help.stdout.startsWith(`Usage: pooldeck ${words.join(' ')}`), words.join(' '));
+    const bogus = await runIn([...words, '--bogus'], { POOLDECK_TOKEN: 'pd_x', POOLDECK_URL: 'http://127.0.0.1:9' });
+    t.is(bogus.code, 2, `${words.join(' ')} --bogus`);
+    t.regex(bogus.stderr, /^pooldeck: unknown option --bogus\nUsage: pooldeck /, words.join(' '));
+    t.is(bogus.stdout, '');
+  }
+  for (const words of [['frob'], ['frob', '--help'], ['pool', 'frob'], ['help', 'frob']]) {
+    const unknown = await runIn(words);
+    t.is(unknown.code, 2, words.join(' '));
+    t.regex(unknown.stderr, /^pooldeck: unknown command "/, words.join(' '));
+  }
+});
+
+test('When pooldeck completion is asked for a shell it does not know or none, then it is exit 2 with a sentence; for bash and zsh it prints a script with no token and no server', async (t) => {
+  const fish = await runIn(['completion', 'fish']);
+  t.is(fish.code, 2);
+  t.regex(fish.stderr, /^pooldeck: no completion for "fish"; choose bash or zsh\nUsage: pooldeck completion <bash\|zsh>/);
+  const none = await runIn(['completion']);
+  t.is(none.code, 2);
+  t.regex(none.stderr, /missing <bash\|zsh>/);
+  for (const shell of ['bash', 'zsh']) {
+    const script = await runIn(['completion', shell]);
+    t.is(script.code, 0);
+    t.regex(script.stdout, /\ncomplete -F _pooldeck pooldeck\n$/);
+  }
+});
+
+test('When an option name is used by several commands, then it takes a value in all of them or in none (the completion script skips option values by name)', (t) => {
+  const kinds = new Map<string, Set<string>>();
+  for (const options of [GLOBAL_OPTIONS, ...COMMANDS.map((c) => c.options ?? {})]) {
+    for (const [name, o] of Object.entries(options)) kinds.set(name, (kinds.get(name) ?? new Set()).add(o.type));
+  }
+  const mixed = [...kinds].filter(([, types]) => types.size > 1).map(([name]) => name);
+  t.deepEqual(mixed, []);
 });

@@ -50,6 +50,7 @@ const set: Command = {
   group: 'registration',
   name: 'set',
   args: '<open|invite|closed>',
+  choices: [...MODES],
   summary: 'Set the registration mode (kept across restarts)',
   description: 'JSON: { mode }.',
   positionals: [1, 1],
