@@ -102,7 +102,8 @@ export type PoolEmitted =
   | { type: 'slot.removed'; name: string }
   | { type: 'launch.done'; requestId: string; ok: true; slot: SlotView; assignment: Assignment }
   | { type: 'launch.done'; requestId: string; ok: false; refusal: LaunchRefusal; message: string }
-  | { type: 'release.done'; requestId: string; ok: boolean; message?: string; assignment?: Assignment }
+  /** `failed`: the release was tried and broke (Docker, the store, the files): `message` is for the log, not the asker. */
+  | { type: 'release.done'; requestId: string; ok: boolean; message?: string; assignment?: Assignment; failed?: true }
   | { type: 'resize.done'; requestId: string; kind: string; size: number; added: string[]; retired: string[]; kept: number; message?: string }
   | { type: 'reinit.done'; requestId: string; recreated: string[]; skipped: string[] }
   | { type: 'remove.done'; requestId: string; ok: boolean; message?: string }

@@ -338,7 +338,7 @@ export const poolMachine = setup({
         },
         'slot.releaseFailed': {
           actions: enqueueActions(({ event, enqueue }) => {
-            if (event.cause.kind === 'request') enqueue.emit({ type: 'release.done', requestId: event.cause.requestId, ok: false, message: event.error });
+            if (event.cause.kind === 'request') enqueue.emit({ type: 'release.done', requestId: event.cause.requestId, ok: false, message: event.error, failed: true });
             else enqueue.emit({ type: 'assignment.expiryFailed', name: event.name, reason: event.cause.reason, message: event.error });
           }),
         },

@@ -294,6 +294,11 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
     const slot = this.slotOfAssignment(assignmentId);
     if (!slot) throw new RequestError(404, 'no such container');
     const result = await this.pending.ask('release', (requestId) => this.actor.send({ type: 'pool.release', requestId, name: slot.name, assignmentId }));
+    if (result.failed) {
+      // What broke (Docker's or SQLite's words) is for the operator's log, never for the asker.
+      this.deps.log.error('release.failed', { slot: slot.name, assignment: assignmentId, error: result.message });
+      throw new RequestError(503, `could not release ${slot.name} right now; it is still yours, try again in a moment`);
+    }
     if (!result.ok || !result.assignment) throw new RequestError(409, result.message ?? 'release failed');
     this.deps.log.info('release.done', { slot: slot.name, assignment: assignmentId });
     return result.assignment;

@@ -20,7 +20,7 @@ let containers: Array<{ id: number; name: string }>;
 
 test.before(async () => {
   deck = await startTestDeck({
-    POOLDECK_POOL: 'nginx=3',
+    POOLDECK_POOL: 'nginx=4',
     POOLDECK_UPLOAD_MAX_TOTAL_BYTES: String(5 * MiB),
     POOLDECK_UPLOAD_MAX_FILE_BYTES: String(5 * MiB),
     POOLDECK_UPLOAD_IDLE_TIMEOUT: '1',
@@ -183,8 +183,10 @@ test('When a launch names a property of Object as its type, then it is an unknow
   }
 });
 
-test.serial('When the database is full, then launch, register and login answer without any database error text', async (t) => {
+test.serial('When the database is full, then launch, register, login and release answer without any database error text, and a release keeps the container', async (t) => {
   const other = await newTokenUser(deck, 'dbfull');
+  const held = await other.post('/api/containers', { type: 'nginx' });
+  t.is(held.status, 201);
   const { max_page_count: before } = (await deck.db.get<{ max_page_count: number }>('PRAGMA max_page_count'))!;
   const { page_count: pages } = (await deck.db.get<{ page_count: number }>('PRAGMA page_count'))!;
   await deck.db.exec(`PRAGMA max_page_count = ${pages + 4}`);
@@ -199,11 +201,15 @@ test.serial('When the database is full, then launch, register and login answer w
       launch: await other.post('/api/containers', { type: 'nginx' }),
       register: await new Client(deck.url).post('/api/auth/register', { username: `full${stamp % 100000}`, email: `full${stamp}@example.test`, password: 'long enough pw' }),
       login: await new Client(deck.url).post('/api/auth/login', { username: 'admin', password: deck.env.POOLDECK_ADMIN_PASSWORD }),
+      release: await other.del(`/api/containers/${held.body.container.id}`),
     };
     for (const [what, reply] of Object.entries(replies)) {
       t.true(reply.status >= 500, `${what}: status ${reply.status}`);
       t.notRegex(JSON.stringify(reply.body), /SQLITE|database|disk is full/i, what);
     }
+    t.is(replies.release.status, 503);
+    t.regex(replies.release.body.error, /^could not release pool_nginx_\d+_\d+ right now; it is still yours, try again in a moment$/);
+    t.is((await other.get(`/api/containers/${held.body.container.id}`)).status, 200, 'the container is still the holder\'s');
     t.is(replies.register.status, 507);
     t.regex(replies.register.body.error, /out of storage space; try again later/);
   } finally {
@@ -212,5 +218,6 @@ test.serial('When the database is full, then launch, register and login answer w
     await deck.db.run(`DELETE FROM users WHERE username LIKE 'filler%'`);
     await deck.db.run(`DELETE FROM sessions WHERE token_hash LIKE 'filler-%'`);
   }
+  t.is((await other.del(`/api/containers/${held.body.container.id}`)).status, 200, 'afterwards the release goes through');
   t.is((await other.post('/api/containers', { type: 'nginx' })).status, 201, 'afterwards the pool hands out again');
 });

@@ -83,9 +83,9 @@ test('When releasing a failed slot fails to be stored, then the release is answe
     throw new Error('database is locked');
   };
   const error = await t.throwsAsync(h.runtime.release(assignment.id));
-  t.like(error, { status: 409 });
-  t.regex(error!.message, /could not release pool_nginx_0_8000: database is locked/);
-  t.notRegex(error!.message, /hand out/);
+  t.like(error, { status: 503 });
+  t.is(error!.message, 'could not release pool_nginx_0_8000 right now; it is still yours, try again in a moment');
+  t.notRegex(error!.message, /database|locked/, 'the store\'s words go to the log, not to the asker');
   await h.quiet();
   const after = h.runtime.slotOfAssignment(assignment.id);
   t.is(after?.state, 'failed', 'still failed (being rebuilt), not serving a dead container');

@@ -370,3 +370,20 @@ test('jsonSafe drops functions, replaces actor refs, breaks cycles and redacts s
   t.is(out.long.length, 401);
   t.notThrows(() => JSON.stringify(out));
 });
+
+test('When ann\'s container cannot be rebuilt or moved, then she hears it is stranded in words of ours, never Docker\'s', async (t) => {
+  const r = await rig(t);
+  const ann = await r.client('pd_ann');
+  const { slot } = await r.h.runtime.launch({ id: 1, username: 'ann' }, 'nginx');
+  await r.h.runtime.launch({ id: 2, username: 'bob' }, 'nginx');
+  const stranded = next(ann, 'container:stranded');
+  const logged = new Promise<string>((resolve) => r.h.runtime.once('stranded', (e) => resolve(e.message)));
+  r.h.engine.failRuns = 3;
+  r.h.engine.kill(slot.name);
+  for (let i = 0; i < 3; i++) await r.h.tick(10_000);
+  const news = await stranded;
+  t.is(news.name, slot.name);
+  t.regex(await logged, /simulated/, 'the supervisor\'s own record keeps the engine\'s words (for the log and the audit)');
+  t.is(news.message, 'stopped and could not be rebuilt or moved yet; Pooldeck keeps trying and tells you when it is back');
+  await r.close();
+});
