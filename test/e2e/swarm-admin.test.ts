@@ -98,13 +98,27 @@ async function expected(): Promise<{ nodes: NodeView[]; slots: AdminSlot[]; rows
   return { nodes, slots, rows };
 }
 
-/** Waits until the panel matches the API (both settle within a few seconds of a change), then asserts it. */
+/**
+ * Waits until the panel shows what the API says (the page follows within milliseconds; the pool
+ * may still be settling), then asserts on the page and the API as read together.
+ */
 async function panelMatchesApi(t: { deepEqual: (a: unknown, b: unknown, m?: string) => void }, page: Page, what: string): Promise<Awaited<ReturnType<typeof expected>>> {
   const strip = (rows: PageNode[]) => rows.map(({ text: _text, ...rest }) => rest);
-  await eventually(async () => JSON.stringify(strip(await pageNodes(page))) === JSON.stringify((await expected()).rows), 30_000, 200);
-  const want = await expected();
-  t.deepEqual(strip(await pageNodes(page)), want.rows, `${what}: the Nodes panel shows what GET /api/admin/pool says`);
+  let shown = strip(await pageNodes(page));
+  let want = await expected();
+  await eventually(async () => {
+    want = await expected();
+    shown = strip(await pageNodes(page));
+    return JSON.stringify(shown) === JSON.stringify(want.rows);
+  }, 30_000, 200);
+  t.deepEqual(shown, want.rows, `${what}: the Nodes panel shows what GET /api/admin/pool says`);
   return want;
+}
+
+/** Waits until every slot of the pool is available (a drain's replacements have started). */
+async function settled(): Promise<void> {
+  const done = await eventually(async () => (await expected()).slots.every((s) => s.state === 'available'), 60_000, 250);
+  if (!done.ok) throw new Error(`the pool did not settle: ${JSON.stringify((await expected()).slots.map((s) => [s.name, s.state]))}`);
 }
 
 async function loginAsAdmin(page: Page): Promise<void> {
@@ -120,6 +134,7 @@ test.serial('When an admin opens the pool page on the lab, then both nodes are l
   await page.goto(`${deck.url}/admin/pool`);
   await loginAsAdmin(page);
   await page.locator(`section[data-nodes] tr[data-node="${NODE2}"]`).waitFor();
+  await settled();
   const want = await panelMatchesApi(t, page, 'at start');
 
   const shown = await pageNodes(page);
@@ -169,6 +184,7 @@ test.serial('When node2 is drained through the manager, then the page shows drai
 
     // Free slots leave a draining node (nothing is held): node2 ends with none, node1 with all.
     await eventually(async () => (await pageNodes(page)).find((n) => n.name === NODE2)?.types === 'none', 60_000, 250);
+    await settled();
     const want = await panelMatchesApi(t, page, 'drained');
     t.deepEqual(want.nodes.find((n) => n.name === NODE2), { ...want.nodes.find((n) => n.name === NODE2)!, state: 'drain', slots: { available: 0, assigned: 0, failed: 0, stopped: 0 } });
     t.true(want.slots.every((s) => s.node === NODE1), 'every slot now runs on node1');
@@ -180,6 +196,7 @@ test.serial('When node2 is drained through the manager, then the page shows drai
   }
   await page.locator(`section[data-nodes] tr[data-node="${NODE2}"][data-node-state="ready"]`).waitFor({ timeout: 30_000 });
   t.true(await page.evaluate('window.__sameDocument === true'), 'no reload happened');
+  await settled();
   await panelMatchesApi(t, page, 'active again');
   await session.shot(page, 'swarm-admin-active-again');
 });
