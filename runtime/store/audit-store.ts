@@ -28,7 +28,7 @@ export interface AuditEntry {
   action: string;
   target?: string | null;
   ok: boolean;
-  /** The HTTP status of the answer, when the action came over HTTP. */
+  /** The HTTP status of the answer; over socket.io, the status the same answer has over HTTP (`detail.via` says which). */
   status?: number | null;
   ip?: string | null;
   detail?: Record<string, unknown>;
