@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # ensure-test-tools.sh — what the end-to-end tests need besides npm packages:
-# Debian's chromium, openssh-client, sshpass, and for the ops tests ansible,
+# Debian's chromium, openssh-client, sshpass, zsh (completion test), and for the ops tests ansible,
 # ansible-lint, rsync and vagrant (installed with apt when
 # missing), and a running Docker engine (ensure-docker.sh). Idempotent; quiet
 # when everything is already there.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PACKAGES=(chromium openssh-client sshpass ansible ansible-lint rsync vagrant)
+PACKAGES=(chromium openssh-client sshpass zsh ansible ansible-lint rsync vagrant)
 
 log() { printf '[test-tools] %s\n' "$*"; }
 die() {

@@ -5,7 +5,7 @@
  * What it offers is checked against the CLI's command table, so the two cannot drift apart.
  */
 import test from 'ava';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,14 +17,6 @@ import { COMMANDS } from '../../runtime/cli/main.ts';
 const run = promisify(execFile);
 const BIN = path.resolve('runtime/cli/bin.ts');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pooldeck-completion-'));
-const hasZsh = (() => {
-  try {
-    execFileSync('zsh', ['-fc', 'true']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -99,7 +91,7 @@ test('When every command of the table is completed in bash, then each group offe
   t.deepEqual(offers.at(-1), ['help', ...COMMANDS.filter((c) => c.group === '').map((c) => c.name), ...GROUPS]);
 });
 
-(hasZsh ? test : test.skip)('When pooldeck po<TAB> and a flag are typed in an interactive zsh, then the line reads pool resize --wait', async (t) => {
+test('When pooldeck po<TAB> and a flag are typed in an interactive zsh, then the line reads pool resize --wait', async (t) => {
   const file = await script('zsh');
   // An interactive zsh on a pseudo-terminal (zsh/zpty): keys typed, the command run, its arguments read back.
   const driver = `
