@@ -7,6 +7,7 @@ import test from 'ava';
 import type { Page } from 'playwright-core';
 import { BrowserSession, PASSWORD, registerInPage } from '../support/browser.ts';
 import { docker } from '../support/docker.ts';
+import { adminClient } from '../integration/client.ts';
 import { fetchText, startTestDeck, type TestDeck } from '../support/server.ts';
 import { dist, ensureUiBuilt } from '../support/ui-build.ts';
 
@@ -159,7 +160,7 @@ test.serial('When a user registers, launches nginx and uploads index.html, then 
   await inspectorPage.close();
 });
 
-test.serial('When the container is killed from outside, then its card shows failed and then assigned again without a reload, and the files survive', async (t) => {
+test.serial('When the container is killed from outside, then its card shows failed and then assigned again without a reload, and the files survive; an admin restart is told as one', async (t) => {
   await userPage.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
   await watchStatus(userPage, container);
   await docker('kill', container);
@@ -180,6 +181,12 @@ test.serial('When the container is killed from outside, then its card shows fail
   const url = (await card.locator('.access a').getAttribute('href'))!;
   const page = await fetchText(url);
   t.regex(page.body, new RegExp(`Hello from ${userName}`));
+
+  // An admin's restart of the same container is told as such, not as a failure of its own.
+  const admin = await adminClient(deck);
+  t.is((await admin.post(`/api/admin/slots/${container}/restart`, {})).status, 200);
+  await userPage.locator('[role="status"]', { hasText: `An admin restarted ${container}; it is serving again with your files` }).waitFor({ timeout: 60_000 });
+  t.regex((await fetchText(url)).body, new RegExp(`Hello from ${userName}`));
 });
 
 test.serial('When the admin changes the health interval and pauses and resumes the monitor, then the monitor page shows each change live', async (t) => {

@@ -4,8 +4,8 @@
  * counts of GET /api/admin/pool, the slots table shows each slot's node, the inspector shows a
  * slot's node, and draining node2 through the manager's API shows `drain` live (no reload),
  * its free slots leaving. node2 is set back to `active` whatever happens. Nodes are never
- * stopped here. Uses the shared lab: run under its lock,
- *   flock /work/tools/lab.lock npx ava test/e2e/swarm-admin.test.ts
+ * stopped here. Needs the lab up (make swarm-lab; make test brings it up):
+ *   npx ava test/e2e/swarm-admin.test.ts
  * Screenshots: test-results/screenshots/swarm-*.png.
  */
 import { rmSync } from 'node:fs';

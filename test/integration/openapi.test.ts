@@ -155,7 +155,10 @@ test.serial('When every route is called as a user, an admin and nobody, then eac
   await call(admin, 'PUT', '/admin/monitor/interval', '/admin/monitor/interval', { seconds: 0 });
   await call(admin, 'GET', '/admin/audit', '/admin/audit?limit=5');
   await call(admin, 'GET', '/admin/audit', '/admin/audit?limit=0');
+  // The resize, add and recreate above leave slots being built: launch once one is free.
+  await eventually(() => deck.runtime.slots().some((s) => s.type === 'nginx' && s.state === 'available' && s.containerId), 60_000);
   const held = await call(tokenUser, 'POST', '/containers', '/containers', { type: 'nginx' });
+  t.is(held.status, 201, JSON.stringify(held.body));
   await call(admin, 'DELETE', '/admin/containers/{name}', `/admin/containers/${held.body.container.name}`);
   await call(admin, 'DELETE', '/admin/containers/{name}', `/admin/containers/${held.body.container.name}`);
   await call(admin, 'DELETE', '/admin/slots/{name}', `/admin/slots/${held.body.container.name}`);

@@ -47,6 +47,9 @@ class Containers {
     socket.on('container:recovered', (e) => this.notice(`${e.name} stopped unexpectedly and was rebuilt with your files in ${(e.durationMs / 1000).toFixed(1)} s.`));
     socket.on('container:moved', (e) => this.notice(`${e.from} could not be rebuilt; your container moved to ${e.to} with your files.`, 'warn'));
     socket.on('container:stranded', (e) => this.notice(`${e.name}: ${e.message}`, 'warn'));
+    socket.on('container:restarted', (e) =>
+      this.notice(`An admin ${e.kind === 'restart' ? 'restarted' : 'recreated'} ${e.name}; it is serving again with your files (${(e.durationMs / 1000).toFixed(1)} s).`),
+    );
     socket.on('container:expiring', (e) =>
       this.notice(
         `${e.name} will be released at ${new Date(e.deadline).toLocaleTimeString()} because it ${e.reason === 'idle' ? 'has not been used for a while' : 'reached its maximum lifetime'}. Save what you need.`,
