@@ -16,8 +16,6 @@ export type InterventionKind = 'restart' | 'recreate';
 export interface Intervention {
   name: string;
   kind: InterventionKind;
-  /** The container the admin stopped or removed. */
-  containerId: string;
   by: { id: number; username: string };
   at: number;
 }

@@ -334,7 +334,7 @@ export class PoolRuntime extends EventEmitter<RuntimeEvents> {
     if (!slot) throw new RequestError(404, 'no such container');
     const containerId = slot.containerId;
     if (slot.state === 'stopped' || slot.state === 'failed' || !containerId) throw new RequestError(409, `${slot.name} is busy (${slot.state}, ${slot.phase || 'no container'}); try again when it settles`);
-    this.interventions.expect({ name, kind, containerId, by: { id: by.id, username: by.username }, at: this.deps.now() });
+    this.interventions.expect({ name, kind, by: { id: by.id, username: by.username }, at: this.deps.now() });
     try {
       if (kind === 'restart') await this.deps.engine.stop(containerId);
       else await this.deps.engine.remove(containerId);

@@ -101,7 +101,7 @@ export function attachRelay(io: RealtimeServer, runtime: PoolRuntime, config: Pi
     io.to(userRoom(e.assignment.userId)).emit('container:moved', { id: e.assignment.id, from: e.from, to: e.to });
   // The supervisor's reason (Docker's words) goes to the audit log and the server log, not to the holder.
   const onStranded = (e: RuntimeEvents['stranded'][0]) =>
-    io.to(userRoom(e.assignment.userId)).emit('container:stranded', { id: e.assignment.id, name: e.name, message: "stopped and could not be rebuilt or moved yet; Pooldeck keeps trying and tells you when it is back" });
+    io.to(userRoom(e.assignment.userId)).emit('container:stranded', { id: e.assignment.id, name: e.name, message: 'stopped and could not be rebuilt or moved yet; Pooldeck keeps trying and tells you when it is back' });
   const onExpiring = (e: RuntimeEvents['expiring'][0]) =>
     io.to(userRoom(e.assignment.userId)).emit('container:expiring', { id: e.assignment.id, name: e.name, reason: e.reason, deadline: e.deadline });
   const onExpired = (e: RuntimeEvents['expired'][0]) =>

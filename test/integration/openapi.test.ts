@@ -130,11 +130,13 @@ test.serial('When every route is called as a user, an admin and nobody, then eac
   await call(admin, 'GET', '/admin/security', '/admin/security');
   await call(admin, 'GET', '/admin/history', '/admin/history?hours=1');
   await call(admin, 'GET', '/admin/history', '/admin/history?hours=100');
-  const free = deck.runtime.slots().find((s) => s.type === 'nginx' && s.state === 'available' && s.containerId)!;
+  /** A free nginx slot with a container, if any (restarts, recreates and resizes leave some being built). */
+  const freeNginx = () => deck.runtime.slots().find((s) => s.type === 'nginx' && s.state === 'available' && s.containerId);
+  const free = freeNginx()!;
   await call(admin, 'POST', '/admin/slots/{name}/restart', `/admin/slots/${free.name}/restart`, {});
   await call(admin, 'POST', '/admin/slots/{name}/restart', '/admin/slots/pool_nope_0_1/restart', {});
-  await eventually(() => deck.runtime.slots().some((s) => s.type === 'nginx' && s.state === 'available' && s.containerId), 60_000);
-  const again = deck.runtime.slots().find((s) => s.type === 'nginx' && s.state === 'available' && s.containerId)!;
+  await eventually(() => freeNginx() !== undefined, 60_000);
+  const again = freeNginx()!;
   await call(admin, 'POST', '/admin/slots/{name}/recreate', `/admin/slots/${again.name}/recreate`, {});
   await call(admin, 'GET', '/admin/registration', '/admin/registration');
   await call(admin, 'PUT', '/admin/registration', '/admin/registration', { mode: 'sometimes' });
@@ -156,7 +158,7 @@ test.serial('When every route is called as a user, an admin and nobody, then eac
   await call(admin, 'GET', '/admin/audit', '/admin/audit?limit=5');
   await call(admin, 'GET', '/admin/audit', '/admin/audit?limit=0');
   // The resize, add and recreate above leave slots being built: launch once one is free.
-  await eventually(() => deck.runtime.slots().some((s) => s.type === 'nginx' && s.state === 'available' && s.containerId), 60_000);
+  await eventually(() => freeNginx() !== undefined, 60_000);
   const held = await call(tokenUser, 'POST', '/containers', '/containers', { type: 'nginx' });
   t.is(held.status, 201, JSON.stringify(held.body));
   await call(admin, 'DELETE', '/admin/containers/{name}', `/admin/containers/${held.body.container.name}`);
